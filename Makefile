@@ -1,0 +1,41 @@
+# coop-tender — two commands: `make demo` and `make test` (each sets up .venv on first use).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint format bench serve system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## demo: run the whole tender flow on the Seine-Saint-Denis example, outputs in out/colleges-93
+demo: $(STAMP)
+	$(BIN)/coop-tender run data/examples/colleges-93 --out out/colleges-93
+
+## test: system packages (Chromium, LibreOffice, poppler, PostgreSQL) if missing, then the suite
+test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: the allocation benchmark (seed, x10, x40) against the greedy and HiGHS peers
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf out .pytest_cache
