@@ -1,0 +1,61 @@
+"""Store tests run on both backends: SQLite in tmp_path and a throw-away PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from coop_tender.models import Member
+from tests.pg import create_database, require_postgres, temporary_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One PostgreSQL cluster for the session (about 2 s to start); tests get their own DB."""
+    require_postgres()
+    with temporary_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A fresh, empty store URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    cluster = request.getfixturevalue("postgres_cluster")
+    return create_database(cluster, f"t_{uuid.uuid4().hex[:12]}")
+
+
+def siret(seed: int) -> str:
+    """A valid (Luhn) SIRET built from a number."""
+    body = f"{seed:013d}"
+    for check in range(10):
+        digits = body + str(check)
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        if total % 10 == 0:
+            return digits
+    raise AssertionError("unreachable")
+
+
+def member(member_id: str = "ei-est", hours: int = 1000, **extra: object) -> Member:
+    """A small valid co-contractor declaration."""
+    data: dict = {
+        "id": member_id,
+        "name": f"Structure {member_id}",
+        "siret": siret(abs(hash(member_id)) % 10**12),
+        "kind": "EI",
+        "role": "cocontractor",
+        "lat": 48.9,
+        "lon": 2.45,
+        "territories": ["T1"],
+        "trades": ["peinture"],
+        "capacity_hours": {"P1": hours},
+        "annual_turnover": "250000.00",
+    }
+    data.update(extra)
+    return Member.model_validate(data)
