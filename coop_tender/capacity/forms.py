@@ -64,7 +64,7 @@ def import_command(args: argparse.Namespace) -> int:
         from coop_tender.store import Store
 
         with Store(workspace.store_url) as store:
-            version = store.save_declaration(member, f"xlsx:{path.name}", IMPORT_AUTHOR)
+            version = store.save_declaration(member, "xlsx", f"{IMPORT_AUTHOR} ({path.name})")
         print(f"déclaration de {member.id} enregistrée (version {version})")
     if not args.out and workspace is None:
         sys.stdout.write(member.model_dump_json(indent=2) + "\n")

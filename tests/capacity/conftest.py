@@ -19,7 +19,12 @@ CONFIG = {
         {"id": "gpge", "name": "Grand Paris Grand Est"},
     ],
     "periods": [
-        {"id": "2026-hiver", "label": "Vacances d'hiver", "start": "2026-02-14", "end": "2026-03-02"},
+        {
+            "id": "2026-hiver",
+            "label": "Vacances d'hiver",
+            "start": "2026-02-14",
+            "end": "2026-03-02",
+        },
         {"id": "2026-printemps", "label": "Vacances de printemps"},
         {"id": "2026-ete", "label": "Été", "start": "2026-07-04", "end": "2026-08-31"},
     ],
@@ -74,11 +79,20 @@ PROVIDER = Member(
 )
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    root = tmp_path / "ws"
-    root.mkdir()
+def make_workspace(root: Path) -> Workspace:
+    """A tender workspace with only workspace.json and members/: no notice, no DQE."""
+    root.mkdir(parents=True)
     (root / "workspace.json").write_text(json.dumps(CONFIG), encoding="utf-8")
     for member in (COCONTRACTOR, PROVIDER):
         write_model(root / "members" / f"{member.id}.json", member)
     return Workspace.open(root)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="module")
+def module_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return make_workspace(tmp_path_factory.mktemp("capacity") / "ws")
