@@ -16,6 +16,9 @@ from coop_tender.errors import UserError
 MAX_BYTES = 20 * 1024 * 1024
 """Largest notice accepted (20 MB): real eForms notices weigh tens of kilobytes."""
 
+BACKOFF = 1.0
+"""First pause between two attempts, in seconds (doubled at each new attempt)."""
+
 REASONS = {
     400: "requête refusée",
     401: "authentification requise",
@@ -67,14 +70,15 @@ def fetch(
     timeout: float = 30.0,
     connect_timeout: float = 10.0,
     retries: int = 3,
-    backoff: float = 1.0,
+    backoff: float | None = None,
     max_bytes: int = MAX_BYTES,
 ) -> bytes:
     """GET `url`; retry `retries` times on connection errors, timeouts and 5xx, then fail clearly.
 
-    Waits `backoff`, 2×`backoff`, 4×`backoff`… between attempts. Never raises anything but
-    `UserError` for network trouble.
+    Waits `backoff` (default `BACKOFF`), then twice, four times as long… between attempts.
+    Never raises anything but `UserError` for network trouble.
     """
+    backoff = BACKOFF if backoff is None else backoff
     attempts = retries + 1
     limits = httpx.Timeout(timeout, connect=connect_timeout)
     last: UserError | None = None
