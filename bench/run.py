@@ -1,0 +1,299 @@
+"""Run the allocation benchmark: our CP-SAT solver against the greedy and HiGHS, same budget.
+
+`python -m bench.run [--only seed] [--skip-x40] [--time-limit S] [--profile]` (also `make bench`).
+For each instance: model building time against the number of eligible pairs, then each method's
+time, stages (value, bound, gap, status), coverage, worst fairness excess, travel and the
+checker's violations. Writes bench/results.md and bench/results.json and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import inspect
+import io
+import json
+import multiprocessing
+import platform
+import pstats
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+from bench import greedy
+from bench.instances import INSTANCES, eligible_pairs
+from coop_tender.checker import check, fairness_excess
+from coop_tender.files import write_atomic
+from coop_tender.geo import great_circle_km
+from coop_tender.models import Allocation, Problem
+
+HERE = Path(__file__).resolve().parent
+BUDGET = {"seed": 10.0, "tight": 10.0, "x10": 60.0, "x40": 120.0}
+TARGETS = {"seed": ("≤ 10 s", 0.01), "x10": ("≤ 60 s", 0.02)}
+
+
+def our_solver() -> tuple[Callable[..., Allocation], Callable[[Problem], object]] | None:
+    """The project's solver and model builder, if they exist yet."""
+    try:
+        from coop_tender.allocation import solve
+        from coop_tender.allocation.model import build_model
+    except ImportError:
+        return None
+    return solve, build_model
+
+
+def travel_km(problem: Problem, allocation: Allocation) -> float:
+    """Total base-to-site distance of an allocation, recomputed (not the solver's figure)."""
+    items = {i.id: i for i in problem.tender.items}
+    members = {m.id: m for m in problem.members}
+    return sum(
+        great_circle_km(
+            members[a.member].lat, members[a.member].lon, items[a.item].lat, items[a.item].lon
+        )
+        for a in allocation.assignments
+        if a.item in items and a.member in members
+    )
+
+
+def summary(problem: Problem, allocation: Allocation, seconds: float) -> dict:
+    """The figures the table compares, all recomputed independently of the method."""
+    excess = fairness_excess(problem, allocation)
+    total = sum((i.value for i in problem.tender.items), Decimal(0))
+    covered = sum(
+        (i.value for i in problem.tender.items if i.id in allocation.member_of()), Decimal(0)
+    )
+    violations = check(problem, allocation)
+    return {
+        "seconds": round(seconds, 2),
+        "status": (
+            "no solution in time"
+            if allocation.stages and allocation.stages[0].status == "unknown"
+            else allocation.status
+        ),
+        "coverage": float(covered / total) if total else 0.0,
+        "covered_value": str(covered),
+        "unassigned": len(allocation.unassigned),
+        "worst_excess": str(max(excess.values(), default=Decimal(0))),
+        "travel_km": round(travel_km(problem, allocation), 2),
+        "violations": len(violations),
+        "violation_samples": violations[:5],
+        "stages": [
+            {
+                "name": s.name,
+                "status": s.status,
+                "seconds": round(s.seconds, 2),
+                "value": s.value,
+                "bound": s.bound,
+                "gap": gap(s.value, s.bound),
+            }
+            for s in allocation.stages
+        ],
+    }
+
+
+def gap(value: float | None, bound: float | None) -> float | None:
+    """Relative gap |value − bound| / |value| (0 when both are 0), None when unknown."""
+    if value is None or bound is None:
+        return None
+    if value == bound:
+        return 0.0
+    return abs(value - bound) / max(abs(value), 1e-9)
+
+
+def run_instance(name: str, time_limit: float, profile: bool) -> dict:
+    """Every method on one instance, in this process, with the same time budget."""
+    t0 = time.perf_counter()
+    problem = INSTANCES[name]()
+    result: dict = {
+        "instance": name,
+        "items": len(problem.tender.items),
+        "members": len(problem.members),
+        "eligible_pairs": len(eligible_pairs(problem)),
+        "generate_seconds": round(time.perf_counter() - t0, 2),
+        "time_limit": time_limit,
+        "methods": {},
+    }
+    ours = our_solver()
+    if ours is not None:
+        solve, build_model = ours
+        t0 = time.perf_counter()
+        build_model(problem)
+        result["build_seconds"] = round(time.perf_counter() - t0, 3)
+        kwargs = {"time_limit": time_limit}
+        if "workers" in inspect.signature(solve).parameters:
+            kwargs["workers"] = 2
+        t0 = time.perf_counter()
+        allocation = solve(problem, **kwargs)
+        result["methods"]["ours"] = summary(problem, allocation, time.perf_counter() - t0)
+        if profile:
+            result["profile"] = {
+                "build_model": profiled(lambda: build_model(problem)),
+                "solve": profiled(lambda: solve(problem, **kwargs)),
+            }
+    allocation, seconds = highs_isolated(problem, time_limit)
+    result["methods"]["highs"] = summary(problem, allocation, seconds)
+    t0 = time.perf_counter()
+    allocation = greedy.solve(problem)
+    result["methods"]["greedy"] = summary(problem, allocation, time.perf_counter() - t0)
+    result["ratios"] = ratios(result["methods"])
+    return result
+
+
+def _highs(problem: Problem, time_limit: float) -> tuple[Allocation, float]:
+    """The HiGHS peer, timed inside the child process (imports excluded)."""
+    from bench import highs_peer
+
+    t0 = time.perf_counter()
+    allocation = highs_peer.solve(problem, time_limit)
+    return allocation, time.perf_counter() - t0
+
+
+def highs_isolated(problem: Problem, time_limit: float) -> tuple[Allocation, float]:
+    """Run the HiGHS peer in a fresh child process, while this one waits.
+
+    ortools and highspy both ship a `libhighs.so.1` of different versions: in one process the
+    second to load resolves its symbols against the first's copy and fails to import. So the
+    peer runs alone in a spawned child (same machine, same budget, one after the other).
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_highs, problem, time_limit).result()
+
+
+def profiled(call: Callable[[], object]) -> str:
+    """The 15 costliest functions (cumulative time) of one call."""
+    profiler = cProfile.Profile()
+    profiler.runcall(call)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
+    return out.getvalue()
+
+
+def ratios(methods: dict) -> dict:
+    """Greedy's worst fairness excess over ours, HiGHS's travel over ours."""
+    out: dict = {}
+    ours = methods.get("ours")
+    if not ours:
+        return out
+    mine = Decimal(ours["worst_excess"])
+    theirs = Decimal(methods["greedy"]["worst_excess"])
+    out["greedy_over_ours_excess"] = float(theirs / mine) if mine else ("inf" if theirs else 1.0)
+    if ours["travel_km"] and methods["highs"]["travel_km"]:
+        out["highs_over_ours_travel"] = round(methods["highs"]["travel_km"] / ours["travel_km"], 4)
+    return out
+
+
+def _fmt(value: float | None, places: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{places}f}".replace(",", " ")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"
+
+
+def markdown(results: list[dict], machine: str) -> str:
+    """The results as Markdown tables: one summary, one per-stage."""
+    lines = [
+        "# Allocation benchmark results",
+        "",
+        f"Machine: {machine}. Same time budget for CP-SAT (ours) and HiGHS (HiGHS runs in",
+        "a child process, see docs/performance.md). Every figure below is recomputed from the",
+        "allocation (checker, fairness excess, travel), not taken from the method's own report.",
+        "",
+        "| instance | sites | members | eligible pairs | build (s) | method | time (s) | status "
+        "| coverage | worst fairness excess (€) | travel (km) | violations |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for method, m in r["methods"].items():
+            lines.append(
+                f"| {r['instance']} (budget {r['time_limit']:g} s) | {r['items']} | {r['members']} "
+                f"| {r['eligible_pairs']} | {_fmt(r.get('build_seconds'), 3)} | {method} "
+                f"| {_fmt(m['seconds'])} | {m['status']} | {_pct(m['coverage'])} "
+                f"| {_fmt(float(m['worst_excess']))} | {_fmt(m['travel_km'], 1)} "
+                f"| {m['violations']} |"
+            )
+    lines += [
+        "",
+        "## Stages",
+        "",
+        "| instance | method | stage | time (s) | value | bound | gap | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for method, m in r["methods"].items():
+            for s in m["stages"]:
+                lines.append(
+                    f"| {r['instance']} | {method} | {s['name']} | {_fmt(s['seconds'])} "
+                    f"| {_fmt(s['value'])} | {_fmt(s['bound'])} | {_pct(s['gap'])} "
+                    f"| {s['status']} |"
+                )
+    lines += [
+        "",
+        "## Ratios",
+        "",
+        "| instance | greedy / ours worst excess | HiGHS / ours travel |",
+    ]
+    lines.append("|---|---|---|")
+    for r in results:
+        q = r.get("ratios", {})
+        excess = q.get("greedy_over_ours_excess")
+        shown = excess if isinstance(excess, str) else _fmt(excess, 1) + " ×"
+        lines.append(
+            f"| {r['instance']} | {shown if excess is not None else '–'} "
+            f"| {_fmt(q.get('highs_over_ours_travel'), 4)} |"
+        )
+    samples = [
+        (r["instance"], method, v)
+        for r in results
+        for method, m in r["methods"].items()
+        for v in m["violation_samples"][:2]
+    ]
+    if samples:
+        lines += ["", "## Violations found by the checker (samples)", ""]
+        lines += [f"- {i} / {method}: {v}" for i, method, v in samples]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(INSTANCES), help="run one instance")
+    parser.add_argument("--skip-x40", action="store_true", help="leave out the ×40 instance")
+    parser.add_argument("--time-limit", type=float, help="budget per method (default by size)")
+    parser.add_argument("--profile", action="store_true", help="cProfile build_model and solve")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.md/json go")
+    args = parser.parse_args(argv)
+    names = (
+        [args.only] if args.only else [n for n in INSTANCES if not (args.skip_x40 and n == "x40")]
+    )
+    if our_solver() is None:
+        print("coop_tender.allocation.solve is not available yet: peers only.")
+    machine = f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    results = []
+    for name in names:
+        budget = args.time_limit or BUDGET[name]
+        print(f"… {name} (budget {budget:g} s)", flush=True)
+        results.append(run_instance(name, budget, args.profile))
+    table = markdown(results, machine)
+    write_atomic(args.out / "results.md", table)
+    write_atomic(
+        args.out / "results.json",
+        json.dumps({"machine": machine, "results": results}, indent=2, ensure_ascii=False),
+    )
+    print(table)
+    for r in results:
+        for label, text in r.get("profile", {}).items():
+            print(f"--- profile {r['instance']} {label}\n{text}")
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
