@@ -118,7 +118,9 @@ def _ids(root: ET.Element, scheme: str) -> list[ET.Element]:
 # --------------------------------------------------------------------------- dates
 
 
-def parse_deadline(day: str | None, hour: str | None, where: str, warnings: list[str]):
+def parse_deadline(
+    day: str | None, hour: str | None, where: str, warnings: list[str]
+) -> datetime | None:
     """BT-131: an eForms date ('2020-02-04+02:00') and time ('10:00:00+02:00') → aware datetime.
 
     The time's offset wins, then the date's; with neither the notice is read in Paris time
@@ -127,24 +129,35 @@ def parse_deadline(day: str | None, hour: str | None, where: str, warnings: list
     if not day:
         return None
     m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?", day)
-    if not m:
+    try:
+        the_day = date.fromisoformat(m.group(1)) if m else None
+    except ValueError:
+        the_day = None
+    if m is None or the_day is None:
         warnings.append(f"{where} : date limite illisible « {day} »")
         return None
-    the_day = date.fromisoformat(m.group(1))
     offset = m.group(2)
     the_time = time(23, 59, 59)
     if hour:
         t = re.fullmatch(r"(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?", hour)
+        try:
+            the_time = time.fromisoformat(t.group(1)) if t else the_time
+        except ValueError:
+            t = None
         if not t:
+            the_time = time(23, 59, 59)
             warnings.append(f"{where} : heure limite illisible « {hour} », 23:59 retenu")
         else:
-            the_time = time.fromisoformat(t.group(1))
             offset = t.group(2) or offset
     else:
         warnings.append(f"{where} : heure limite absente, 23:59 retenu")
     if offset:
         offset = "+00:00" if offset == "Z" else offset
-        return datetime.fromisoformat(f"{the_day.isoformat()}T{the_time.isoformat()}{offset}")
+        try:
+            return datetime.fromisoformat(f"{the_day.isoformat()}T{the_time.isoformat()}{offset}")
+        except ValueError:
+            warnings.append(f"{where} : fuseau horaire illisible « {offset} »")
+            return None
     warnings.append(f"{where} : date limite sans fuseau horaire, heure de Paris retenue")
     return datetime.combine(the_day, the_time, tzinfo=PARIS)
 

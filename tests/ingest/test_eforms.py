@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from lxml import etree
 
 from coop_tender.errors import UserError
 from coop_tender.ingest import parse_notice, read_notice
+from coop_tender.ingest.eforms import parse_deadline
 from tests.ingest.helpers import CAC, CBC, EFORMS, count_lots
 
 FILES = sorted(EFORMS.glob("*.xml"))
@@ -227,3 +229,53 @@ def test_wrong_documents_fail_with_one_french_line(data: bytes, words: str):
 def test_missing_file():
     with pytest.raises(UserError, match="fichier introuvable"):
         read_notice("/nonexistent/avis.xml")
+
+
+@pytest.mark.parametrize(
+    ("day", "hour", "expected", "warning"),
+    [
+        ("2027-01-15+01:00", "12:00:00+01:00", datetime(2027, 1, 15, 11, tzinfo=UTC), None),
+        (
+            "2027-01-15Z",
+            None,
+            datetime(2027, 1, 15, 23, 59, 59, tzinfo=UTC),
+            "heure limite absente",
+        ),
+        ("2027-07-15", "12:00:00", datetime(2027, 7, 15, 10, tzinfo=UTC), "heure de Paris"),
+        ("2027-13-45+01:00", "12:00:00+01:00", None, "date limite illisible"),
+        (
+            "2027-01-15+01:00",
+            "25:99:00+01:00",
+            datetime(2027, 1, 15, 22, 59, 59, tzinfo=UTC),
+            "heure limite illisible",
+        ),
+        ("2027-01-15+25:00", "12:00:00", None, "fuseau horaire illisible"),
+    ],
+)
+def test_deadline_parsing(day, hour, expected, warning):
+    warnings: list[str] = []
+    assert parse_deadline(day, hour, "lot 1", warnings) == expected
+    assert (warning is None and not warnings) or any(warning in w for w in warnings)
+
+
+def test_mutated_notices_never_crash():
+    """Garble random elements of the SDK examples: a Tender or a UserError, nothing else."""
+    rng = random.Random(7)
+    for _ in range(150):
+        path = rng.choice(FILES)
+        root = etree.parse(str(path)).getroot()
+        elements = [e for e in root.iter() if isinstance(e.tag, str) and e is not root]
+        for _ in range(rng.randint(1, 5)):
+            element = rng.choice(elements)
+            if rng.random() < 0.4 and element.getparent() is not None:
+                element.getparent().remove(element)
+            else:
+                element.text = rng.choice(["", "x", "-1", "NaN", "1e999", "2020-13-45+01:00"])
+                for key in element.attrib:
+                    element.attrib[key] = rng.choice(["", "XYZ", "Lot"])
+        try:
+            tender = parse_notice(_bytes(root), path.name)
+        except UserError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert tender.reference
