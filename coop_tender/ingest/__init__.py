@@ -16,7 +16,8 @@ For developers — what comes in and what is taken:
   (BT-27) and its currency, duration (BT-36, e.g. "36 MONTH"), place (NUTS, city, postcode,
   country), BT-71 reserved participation, BT-06 strategic and BT-775 social codes, award
   criteria (BT-539/540/541) and the submission deadline (BT-131, time-zone aware).
-  `Tender.deadline` is the earliest lot deadline; `reserved` is true when a lot (or the
+  `Tender.deadline` is the earliest lot deadline (restricted procedures without BT-131: the
+  BT-1311 request-to-participate deadline, with a warning); `reserved` is true when a lot (or the
   procedure) has `res-ws` or `res-pub-ser`; `social_clause` when BT-775 codes or the BT-06 code
   `soc-obj` are present. French text is preferred in multilingual notices. Parts of a prior
   information notice are not lots (they still count for `reserved`/`social_clause`).
