@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from coop_tender.capacity.read import read_form
-from coop_tender.capacity.write import form_bytes, known_declarations, write_form
+from coop_tender.capacity.write import form_bytes, form_context, known_declarations, write_form
 from coop_tender.errors import UserError
 from coop_tender.files import write_model
 from coop_tender.workspace import Workspace
@@ -31,11 +31,10 @@ def forms_command(args: argparse.Namespace) -> int:
         ids = [m.id for m in workspace.members()]
     if not ids:
         raise UserError(f"{workspace.root} : aucun membre à inviter")
+    context = form_context(workspace)
     for member_id in ids:
-        path = write_form(
-            workspace, member_id, out / f"capacites-{member_id}.xlsx", known[member_id]
-        )
-        print(path)
+        target = out / f"capacites-{member_id}.xlsx"
+        print(write_form(workspace, member_id, target, known[member_id], context=context))
     return 0
 
 

@@ -78,13 +78,27 @@ def form_context(workspace: Workspace) -> FormContext:
 
 
 def write_form(
-    workspace: Workspace, member_id: str, path: Path, previous: Member | None = None
+    workspace: Workspace,
+    member_id: str,
+    path: Path,
+    previous: Member | None = None,
+    *,
+    context: FormContext | None = None,
 ) -> Path:
-    """Write the capacity form of one invited member to `path`, prefilled with what we know."""
-    return write_atomic(Path(path), form_bytes(workspace, member_id, previous))
+    """Write the capacity form of one invited member to `path`, prefilled with what we know.
+
+    `context` (from `form_context`) saves re-reading the notice when writing many forms.
+    """
+    return write_atomic(Path(path), form_bytes(workspace, member_id, previous, context=context))
 
 
-def form_bytes(workspace: Workspace, member_id: str, previous: Member | None = None) -> bytes:
+def form_bytes(
+    workspace: Workspace,
+    member_id: str,
+    previous: Member | None = None,
+    *,
+    context: FormContext | None = None,
+) -> bytes:
     """The xlsx of `write_form` as bytes (for the portal's download)."""
     if previous is None:
         previous = known_declarations(workspace).get(member_id)
@@ -92,7 +106,8 @@ def form_bytes(workspace: Workspace, member_id: str, previous: Member | None = N
             raise UserError(
                 f"membre inconnu « {member_id} » : aucune déclaration dans {workspace.root}"
             )
-    return workbook_bytes(build_workbook(form_context(workspace), member_id, previous))
+    ctx = context or form_context(workspace)
+    return workbook_bytes(build_workbook(ctx, member_id, previous))
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
