@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from coop_tender.models import Member
 
 SOURCES = ("portal", "xlsx", "seed", "import")
+"""Where a declaration came from; a detail may follow a colon ("xlsx:capacites-ei-est.xlsx")."""
 COORDINATOR = "@coordinateur"
 """The `member_id` of the coordinator's invitation (never a valid member id: it starts with @)."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -77,7 +78,7 @@ declarations = Table(
     Column("member_id", String(80), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("member_json", Text, nullable=False),
-    Column("source", String(16), nullable=False),
+    Column("source", String(200), nullable=False),
     Column("author", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("member_id", "version", name="uq_declaration_version"),
@@ -244,7 +245,7 @@ class Store:
 
     def save_declaration(self, member: Member, source: str, author: str) -> int:
         """Append a new version of `member`'s declaration; returns its version number."""
-        if source not in SOURCES:
+        if source.split(":", 1)[0] not in SOURCES:  # "xlsx:capacites-ei-est.xlsx" is fine
             raise ValueError(f"unknown declaration source {source!r}")
         for attempt in range(5):
             try:
@@ -331,7 +332,9 @@ class Store:
         """Members who answered: a declaration of their own (not a seed) or a refusal."""
         with self._read() as conn:
             rows = conn.execute(
-                select(declarations.c.member_id).where(declarations.c.source != "seed").distinct()
+                select(declarations.c.member_id)
+                .where(declarations.c.source != "seed", ~declarations.c.source.like("seed:%"))
+                .distinct()
             ).scalars()
             answered = set(rows)
         return answered | self.declined()
