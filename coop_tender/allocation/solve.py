@@ -1,0 +1,209 @@
+"""The lexicographic solve: coverage, turnover fairness, provider fairness, travel, in turn.
+
+Each stage optimises one objective, then fixes it at the value reached (exactly as proven, or
+as found when the time ran out) before the next, with the previous solution as a hint. The
+time limit bounds all stages together; each stage gets a share of what is left.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from coop_tender.allocation.model import DIST_UNIT_KM, Built, build_model, prepare
+from coop_tender.models import Allocation, Problem, Stage
+
+STAGE_NAMES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
+STAGE_UNITS = {"coverage": "€", "turnover_fairness": "€", "provider_fairness": "h", "travel": "km"}
+STAGE_SCALE = {
+    "coverage": 0.01,
+    "turnover_fairness": 0.01,
+    "provider_fairness": 1.0,
+    "travel": DIST_UNIT_KM,
+}
+SHARE_OF_REMAINING = {
+    "coverage": 0.3,
+    "turnover_fairness": 0.4,
+    "provider_fairness": 0.35,
+    "travel": 1.0,
+}
+"""Each stage may use this share of the time left; what a stage does not use flows on."""
+MIN_STAGE_SECONDS = 0.05
+
+_STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "unknown",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+@dataclass
+class Solution:
+    """Values of the decision variables in the last solution found."""
+
+    x: dict[tuple[int, int], int] = field(default_factory=dict)
+    lend: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    extra: dict[int, int] = field(default_factory=dict)  # var index -> value (hints)
+
+
+def solver_name() -> str:
+    from ortools import __version__
+
+    major_minor = ".".join(__version__.split(".")[:2])
+    return f"OR-Tools CP-SAT {major_minor}"
+
+
+def _set_domain(b: Built, lit: cp_model.IntVar, lo: int, hi: int) -> None:
+    domain = b.model.proto.variables[lit.index].domain
+    domain[0], domain[1] = lo, hi
+
+
+def fix_rules(b: Built, on: dict[str, bool] | None = None) -> None:
+    """Fix every rule literal (true unless `on` says otherwise) in the model's proto."""
+    for name, lit in b.rules.items():
+        value = 1 if (on or {}).get(name, True) else 0
+        _set_domain(b, lit, value, value)
+
+
+def free_rules(b: Built) -> None:
+    """Make every rule literal free again (the diagnosis uses them as assumptions)."""
+    for lit in b.rules.values():
+        _set_domain(b, lit, 0, 1)
+
+
+def _objective(b: Built, name: str) -> tuple[cp_model.LinearExprT, bool]:
+    """The stage's expression and whether it is maximised."""
+    return {
+        "coverage": (b.covered, True),
+        "turnover_fairness": (b.turnover_excess, False),
+        "provider_fairness": (b.provider_excess, False),
+        "travel": (b.travel, False),
+    }[name]
+
+
+def new_solver(seconds: float, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver.parameters.num_workers = max(1, workers)
+    return solver
+
+
+def read_solution(b: Built, solver: cp_model.CpSolver) -> Solution:
+    sol = Solution(
+        x={key: int(solver.value(v)) for key, v in b.x.items()},
+        lend={key: int(solver.value(v)) for key, v in b.lend.items()},
+    )
+    for var in (b.covered, b.total_lent, b.turnover_excess, b.provider_excess):
+        sol.extra[var.index] = int(solver.value(var))
+    return sol
+
+
+def hint(b: Built, sol: Solution) -> None:
+    """Give the last solution as a hint to the next stage (it is feasible there by design)."""
+    b.model.clear_hints()
+    for key, v in b.x.items():
+        b.model.add_hint(v, sol.x.get(key, 0))
+    for key, v in b.lend.items():
+        b.model.add_hint(v, sol.lend.get(key, 0))
+    for var in (b.covered, b.total_lent, b.turnover_excess, b.provider_excess):
+        if var.index in sol.extra:
+            b.model.add_hint(var, sol.extra[var.index])
+
+
+@dataclass
+class Outcome:
+    """What the staged solve produced, before it is turned into an Allocation."""
+
+    built: Built
+    stages: list[Stage]
+    solution: Solution | None
+    infeasible: bool
+
+
+def run_stages(b: Built, deadline: float, workers: int, reserve: float = 0.0) -> Outcome:
+    """Solve the four stages in order within `deadline` (perf_counter), keeping `reserve` free."""
+    stages: list[Stage] = []
+    solution: Solution | None = None
+    for n, name in enumerate(STAGE_NAMES):
+        left = deadline - time.perf_counter() - reserve
+        budget = left * SHARE_OF_REMAINING[name]
+        if n == 0:
+            budget = max(budget, min(left, 1.0))
+        unit = STAGE_UNITS[name]
+        if budget < MIN_STAGE_SECONDS or (n > 0 and solution is None):
+            stages.append(Stage(name=name, status="skipped", unit=unit))
+            continue
+        expr, maximise = _objective(b, name)
+        if maximise:
+            b.model.maximize(expr)
+        else:
+            b.model.minimize(expr)
+        if solution is not None:
+            hint(b, solution)
+        solver = new_solver(budget, workers)
+        started = time.perf_counter()
+        code = solver.solve(b.model)
+        seconds = time.perf_counter() - started
+        status = _STATUS.get(code, "unknown")
+        scale = STAGE_SCALE[name]
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            value = round(solver.objective_value)
+            bound = round(solver.best_objective_bound)
+            if value != bound:  # honest: "optimal" only when the bound meets the value
+                status = "feasible"
+            solution = read_solution(b, solver)
+            stages.append(
+                Stage(
+                    name=name,
+                    value=round(value * scale, 2),
+                    bound=round(bound * scale, 2),
+                    status=status,
+                    seconds=round(seconds, 3),
+                    unit=unit,
+                )
+            )
+            # Fix the stage at the value reached before the next one.
+            fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
+            fixed.with_name(f"stage_{name}_fixed")
+        else:
+            stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
+            if code == cp_model.INFEASIBLE and n == 0:
+                for rest in STAGE_NAMES[1:]:
+                    stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
+                return Outcome(b, stages, None, True)
+    return Outcome(b, stages, solution, False)
+
+
+def solve(problem: Problem, time_limit: float = 60.0, workers: int = 2) -> Allocation:
+    """Allocate the tender's items and the providers' hours; never raises on infeasibility."""
+    from coop_tender.allocation.explain import explain_infeasible, explain_partial
+    from coop_tender.allocation.report import build_allocation, infeasible_allocation
+
+    started = time.perf_counter()
+    deadline = started + max(time_limit, 0.0)
+    data = prepare(problem)
+    if data.pin_problems:
+        return infeasible_allocation(problem, data, [], data.pin_problems)
+    b = build_model(problem, data)
+    fix_rules(b)
+    coverable = any(data.eligible)
+    reserve = 0.15 * time_limit if coverable else 0.0
+    outcome = run_stages(b, deadline, workers, reserve=reserve)
+    if outcome.infeasible:
+        sentences = explain_infeasible(problem, data, deadline, workers)
+        return infeasible_allocation(problem, data, outcome.stages, sentences)
+    if outcome.solution is None:
+        sentences = [
+            "Aucune répartition trouvée dans le temps imparti ("
+            f"{time_limit:g} s) : relancez avec un temps plus long (--time-limit)."
+        ]
+        return infeasible_allocation(problem, data, outcome.stages, sentences, proven=False)
+    extra = explain_partial(problem, data, outcome.solution, deadline, workers)
+    return build_allocation(problem, data, outcome, extra, solver_name())
+
+
+__all__ = ["build_model", "fix_rules", "free_rules", "run_stages", "solve"]
