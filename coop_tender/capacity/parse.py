@@ -18,8 +18,8 @@ _UNITS = re.compile(r"(heures?|hrs?|h|euros?|eur|€|%|ht|ttc)$")
 
 def show(value: object) -> str:
     """A cell value as the member sees it (1200 rather than 1200.0)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
     return str(value).strip()
 
 
@@ -128,9 +128,16 @@ def year(value: object) -> int:
     return int(amount)
 
 
-def text(value: object) -> str:
+def text(value: object, limit: int = 500) -> str:
     """Free text; a number the spreadsheet stored as a number comes back without '.0'."""
-    return show(value)
+    raw = show(value)
+    if len(raw) > limit:
+        raise ValueError(f"texte trop long ({len(raw)} caractères, {limit} au plus)")
+    return raw
+
+
+def name(value: object) -> str:
+    return text(value, 200)
 
 
 def siret(value: object) -> str:

@@ -47,7 +47,7 @@ class Scan:
     trades: list[Cell] = field(default_factory=list)
     references: list[Cell] = field(default_factory=list)
     sections: set[str] = field(default_factory=set)
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[Cell | None, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- opening
@@ -114,15 +114,26 @@ def _scan_sheet(ws: Worksheet, result: Scan) -> None:
     for row in ws.iter_rows(min_col=1, max_col=2):
         label_cell, value_cell = row[0], row[1]
         if parse.is_blank(label_cell.value):
-            if section in ("turnover",) and not parse.is_blank(value_cell.value):
+            if parse.is_blank(value_cell.value):
+                continue
+            if section == "turnover":
                 result.turnover.append((label_cell, value_cell))
+            elif section in ("periods", "territories"):
+                what = "e période" if section == "periods" else " territoire"
+                result.problems.append(
+                    (
+                        value_cell,
+                        f"« {parse.show(value_cell.value)} » n'est rattaché à aucun{what} "
+                        "(la colonne A de cette ligne est vide)",
+                    )
+                )
             continue
         label = L.normalize(label_cell.value)
         known = L.FIELD_BY_LABEL.get(label)
         if known is not None:
             if known.key in result.identity:
                 result.problems.append(
-                    f"{ref(label_cell)} : la rubrique « {known.label} » apparaît deux fois"
+                    (label_cell, f"la rubrique « {known.label} » apparaît deux fois")
                 )
             result.identity[known.key] = value_cell
             section = "identity"
@@ -152,17 +163,36 @@ class Reader:
     def __init__(self, found: Scan, workspace: Workspace | None) -> None:
         self.found = found
         self.workspace = workspace
-        self.problems: list[str] = list(found.problems)
+        self.problems: list[tuple[Cell | None, str]] = list(found.problems)
         self.cells: dict[str, Cell] = {}  # Member field -> the cell it came from
+        self.failed: set[str] = set()  # Member fields already reported
 
-    def fail(self, cell: Cell | None, message: str) -> None:
-        self.problems.append(f"{ref(cell)} : {message}" if cell is not None else message)
+    def fail(self, cell: Cell | None, message: str, key: str | None = None) -> None:
+        self.problems.append((cell, message))
+        if key:
+            self.failed.add(key)
 
-    def convert(self, cell: Cell, parser: Callable[[object], object]) -> object:
+    def messages(self) -> list[str]:
+        """Every problem as `Feuille!B7 : message`, in the order of the sheets and rows."""
+
+        def order(problem: tuple[Cell | None, str]) -> tuple[int, int, int]:
+            cell = problem[0]
+            if cell is None:
+                return (-1, 0, 0)
+            return (cell.parent.parent.worksheets.index(cell.parent), cell.row, cell.column)
+
+        return [
+            f"{ref(cell)} : {text}" if cell is not None else text
+            for cell, text in sorted(self.problems, key=order)
+        ]
+
+    def convert(
+        self, cell: Cell, parser: Callable[[object], object], key: str | None = None
+    ) -> object:
         try:
             return parser(cell.value)
         except ValueError as exc:
-            self.fail(cell, str(exc))
+            self.fail(cell, str(exc), key)
             return None
 
     def allowed(self, key: str) -> list[str] | None:
@@ -189,21 +219,29 @@ class Reader:
             "percent": parse.percent,
             "euros": parse.euros,
         }
-        special = {"postcode": parse.postcode, "phone": parse.phone, "email": parse.email}
+        special = {
+            "name": parse.name,
+            "postcode": parse.postcode,
+            "phone": parse.phone,
+            "email": parse.email,
+        }
         for spec in L.FIELDS:
             cell = self.found.identity.get(spec.key)
             if spec.key == "id":
                 continue
             if cell is None:
                 if spec.required:
-                    self.fail(None, f"rubrique « {spec.label} » introuvable dans le formulaire")
+                    self.fail(
+                        None, f"rubrique « {spec.label} » introuvable dans le formulaire", spec.key
+                    )
                 continue
             self.cells[spec.key] = cell
             if parse.is_blank(cell.value):
                 if spec.required:
-                    self.fail(cell, f"case obligatoire vide ({spec.label})")
+                    self.fail(cell, f"case obligatoire vide ({spec.label})", spec.key)
                 continue
-            value = self.convert(cell, special.get(spec.key, parsers.get(spec.kind, parse.text)))
+            parser = special.get(spec.key, parsers.get(spec.kind, parse.text))
+            value = self.convert(cell, parser, spec.key)
             if value is None:
                 continue
             if spec.key == "participate":
@@ -217,7 +255,9 @@ class Reader:
         if not member_id and cell is not None and not parse.is_blank(cell.value):
             member_id = parse.show(cell.value)
         if not member_id:
-            self.fail(None, "identifiant du membre introuvable : utilisez le formulaire envoyé")
+            self.fail(
+                None, "identifiant du membre introuvable : utilisez le formulaire envoyé", "id"
+            )
             return None
         if self.workspace is not None:
             from coop_tender.capacity.write import known_declarations
@@ -300,11 +340,12 @@ class Reader:
     def lists(self, data: dict) -> None:
         trades: list[str] = []
         for cell in self.found.trades:
-            trade = parse.text(cell.value)
-            if trade not in trades:
+            trade = self.convert(cell, parse.text, "trades")
+            if trade is not None and trade not in trades:
                 trades.append(trade)
         data["trades"] = trades
-        data["references"] = [parse.text(c.value) for c in self.found.references]
+        references = [self.convert(c, parse.text, "references") for c in self.found.references]
+        data["references"] = [r for r in references if r is not None]
 
     def location(self, data: dict) -> None:
         """Coordinates: the previous declaration's, unless the commune changed on the form."""
@@ -322,6 +363,7 @@ class Reader:
                 f"commune {where}inconnue : indiquez la commune de votre siège "
                 "(en Seine-Saint-Denis) pour que le réseau puisse vous situer",
             )
+            self.failed |= {"lat", "lon"}
             return
         data["lat"], data["lon"] = coords
 
@@ -332,6 +374,8 @@ class Reader:
             lines = describe_validation_error(exc)
             for err, line in zip(exc.errors(include_url=False), lines, strict=True):
                 loc = [str(p) for p in err["loc"]]
+                if loc and loc[0] in self.failed:
+                    continue
                 where = ".".join(loc)
                 text = line.removeprefix(f"{where} : ") if where else line
                 cell = self.cells.get(".".join(loc[:2])) or (
@@ -377,10 +421,11 @@ def read_form(source: Path | bytes, *, workspace: Workspace | None = None) -> Me
     reader.capacities(data)
     reader.lists(data)
     reader.location(data)
-    member = None if reader.problems else reader.validate(data)
-    if reader.problems or member is None:
-        problems = reader.problems
-        first = problems[0]
+    member = reader.validate(data)
+    problems = reader.messages()
+    if problems or member is None:
         more = f" (et {len(problems) - 1} autre(s))" if len(problems) > 1 else ""
-        raise UserError(f"formulaire refusé, {len(problems)} problème(s) : {first}{more}", problems)
+        raise UserError(
+            f"formulaire refusé, {len(problems)} problème(s) : {problems[0]}{more}", problems
+        )
     return member

@@ -251,6 +251,25 @@ def test_every_mistake_is_reported_at_once(workspace: Workspace, tmp_path: Path)
         assert any(p.startswith(expected) for p in info.value.problems), expected
 
 
+def test_problems_come_in_sheet_and_row_order(workspace: Workspace, tmp_path: Path) -> None:
+    changes = {
+        ("Capacités", "B8"): 300,  # a value on the blank row between the two tables
+        ("Structure", f"B{ROW['staff']}"): 2.5,
+        ("Structure", f"B{ROW['name']}"): "x" * 250,
+        ("Structure", f"B{ROW['siret']}"): None,
+        ("Métiers", "A20"): "y" * 600,
+    }
+    path = fill(write_form(workspace, COCONTRACTOR.id, tmp_path / "form.xlsx"), changes)
+    assert problems_of(path, workspace=workspace) == [
+        "Structure!B7 : texte trop long (250 caractères, 200 au plus)",
+        "Structure!B8 : case obligatoire vide (SIRET)",
+        f"Structure!B{ROW['staff']} : « 2,5 » : indiquez un nombre entier positif de personnes",
+        "Capacités!B8 : « 300 » n'est rattaché à aucune période (la colonne A de cette ligne "
+        "est vide)",
+        "Métiers!A20 : texte trop long (600 caractères, 500 au plus)",
+    ]
+
+
 def test_wrong_tender_or_member_is_refused(workspace: Workspace, tmp_path: Path) -> None:
     path = write_form(workspace, COCONTRACTOR.id, tmp_path / "form.xlsx")
     other = json.loads((workspace.root / "workspace.json").read_text())
