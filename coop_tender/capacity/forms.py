@@ -45,6 +45,11 @@ def import_command(args: argparse.Namespace) -> int:
     nothing is written and the previous declaration stays.
     """
     workspace = Workspace.open(args.workspace) if args.workspace else None
+    if workspace is not None and workspace.config.example:
+        raise UserError(
+            f"{workspace.root} est un exemple livré avec l'outil : copiez-le dans un autre "
+            "dossier avant d'y enregistrer des déclarations"
+        )
     path = Path(args.file)
     try:
         member = read_form(path, workspace=workspace)

@@ -420,6 +420,8 @@ def test_import_into_the_store_keeps_the_previous_declaration_on_error(
     with Store(workspace.store_url) as store:
         assert store.latest_declarations()[COCONTRACTOR.id] == FILLED
         assert len(store.declaration_history(COCONTRACTOR.id)) == 1
+    assert main(["import-capacity", str(tmp_path / "none.xlsx"), "--workspace", ws]) == 2
+    assert "fichier introuvable" in capsys.readouterr().err
     # The next form is prefilled with the stored declaration.
     again = write_form(workspace, COCONTRACTOR.id, tmp_path / "again.xlsx")
     assert read_form(again, workspace=workspace) == FILLED
@@ -445,6 +447,10 @@ def test_example_members_round_trip(tmp_path: Path) -> None:
     for member in members:
         path = write_form(workspace, member.id, tmp_path / f"{member.id}.xlsx", context=context)
         assert read_form(path, workspace=workspace) == _as_on_form(member, workspace), member.id
+    # A shipped example is never written into.
+    had_store = (EXAMPLE / "store.sqlite").exists()
+    assert main(["import-capacity", str(path), "--workspace", str(EXAMPLE)]) == 2
+    assert (EXAMPLE / "store.sqlite").exists() == had_store
     # The tender's lots are listed next to their territory.
     lots = [c.value for c in load_workbook(path)["Capacités"]["D"] if c.value]
     assert any("LOT-" in str(v) for v in lots)
