@@ -205,22 +205,19 @@ def create_app(
 
     def trade_options(member: Member) -> list[str]:
         trades = set(member.trades)
-        tender = cached_tender()
+        tender, _ = cached_tender()
         if tender is not None:
             trades |= {i.trade for i in tender.items}
         return sorted(trades)
 
     tender_cache: dict[str, Any] = {}
 
-    def cached_tender() -> models.Tender | None:
-        """The tender (for trade names), read once per change of the notice/DQE files."""
+    def cached_tender() -> tuple[models.Tender | None, str | None]:
+        """The tender (or why not), read again only when the notice or DQE file changes."""
         files = [workspace.path(workspace.config.notice), workspace.path(workspace.config.dqe)]
         key = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
         if tender_cache.get("key") != key:
-            try:
-                tender_cache["tender"] = workspace.tender()
-            except Exception:  # unreadable notice: the form still works without trade hints
-                tender_cache["tender"] = None
+            tender_cache["tender"] = overview.read_tender(workspace)
             tender_cache["key"] = key
         return tender_cache["tender"]
 
@@ -334,7 +331,7 @@ def create_app(
     def coordinator_page(token: str, new_link: tuple[str, str] | None = None) -> HTMLResponse:
         token_hash = hash_token(token)
         rows = overview.member_rows(workspace, store, now())
-        totals = overview.totals(workspace, [r.member for r in rows])
+        totals = overview.totals(workspace, [r.member for r in rows], *cached_tender())
         return page(
             "coordinator.html",
             rows=rows,

@@ -120,15 +120,19 @@ def member_rows(workspace: Workspace, store: Store, now: datetime) -> list[Membe
     return rows
 
 
-def totals(workspace: Workspace, members: list[Member]) -> Totals:
+def read_tender(workspace: Workspace) -> tuple[Tender | None, str | None]:
+    """The tender, or None and a French sentence saying why it cannot be read."""
+    try:
+        return workspace.tender(), None
+    except Exception as exc:  # a missing or unreadable notice/DQE must not break the page
+        return None, f"l'avis ou le DQE ne peut pas être lu ({exc}) : la demande n'est pas affichée"
+
+
+def totals(
+    workspace: Workspace, members: list[Member], tender: Tender | None, error: str | None = None
+) -> Totals:
     """Declared capacity per territory and period against the tender's demand (if readable)."""
     config = workspace.config
-    tender: Tender | None = None
-    error = None
-    try:
-        tender = workspace.tender()
-    except Exception as exc:  # the notice or DQE may be missing or unreadable: say so, go on
-        error = f"l'avis ou le DQE ne peut pas être lu ({exc}) : la demande n'est pas affichée"
     territories = [(t.id, t.name) for t in config.territories]
     periods = [(p.id, p.label or p.id) for p in config.periods]
     active = [m for m in members if not m.declined]

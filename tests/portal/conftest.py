@@ -8,9 +8,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -122,16 +124,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_portal(workspace: Workspace, clock: Clock) -> Iterator[str]:
-    """The portal served by a real uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with a real uvicorn on a free port of 127.0.0.1, in a thread."""
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(workspace, now=clock), host="127.0.0.1", port=port, log_level="warning"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -140,6 +140,15 @@ def live_portal(workspace: Workspace, clock: Clock) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_portal(workspace: Workspace, clock: Clock) -> Iterator[str]:
+    """The tiny workspace's portal on a real uvicorn; yields its base URL."""
+    with serve_app(create_app(workspace, now=clock)) as url:
+        yield url
