@@ -304,7 +304,8 @@ def make_member(
         hourly_rate = euros(rng.uniform(18, 22))
         insertion_rate = round(rng.uniform(0.9, 1.0), 2)
         workers = rng.randint(25, 60)
-        turnover = Decimal(round(float(total * hourly_rate) * rng.uniform(3.5, 5.5), -3))
+        # an AI's turnover is its whole year of mises à disposition, this market or not
+        turnover = Decimal(round(float(workers * hourly_rate) * rng.uniform(320, 480), -3))
     else:
         hourly_rate = None
         low, high = (0.5, 0.9) if spec.kind == "ACI" else (0.3, 0.6)
