@@ -195,6 +195,21 @@ class Dossier:
     def solidaire(self) -> bool:
         return self.config.groupement == "solidaire"
 
+    @property
+    def outside(self) -> list[tuple[str, MemberResult]]:
+        """(name, result) of each member whose share falls outside its fairness window."""
+        views = [(c.member.name, c.result) for c in self.cocontractors]
+        views += [(p.member.name, p.result) for p in self.providers]
+        return [(name, r) for name, r in views if r is not None and outside_window(r)]
+
+
+def outside_window(result: MemberResult) -> bool:
+    """Whether a member's share is outside its window (no window: never)."""
+    low, high = result.window
+    if (low, high) == (0.0, 0.0):
+        return False
+    return not low - 1e-6 <= result.share <= high + 1e-6
+
 
 def _period(problem: Problem, period_id: str) -> Period:
     for p in problem.tender.periods:

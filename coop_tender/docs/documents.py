@@ -7,6 +7,7 @@ prints as typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from coop_tender.docs.context import (
     VAT_RATE,
     Dossier,
     ProviderView,
+    outside_window,
 )
 from coop_tender.models import Member, Period, ProviderMode
 
@@ -34,6 +36,15 @@ class Document:
     stem: str
     title: str
     html: str
+
+
+def _stage_figure(value: float | None, unit: str) -> str:
+    """A stage's value or bound: euros as euros, anything else with its unit."""
+    if value is None:
+        return "—"
+    if unit.strip() in ("€", "EUR", "euros"):
+        return french.euros(Decimal(repr(value)))
+    return f"{french.decimal_fr(value)} {unit}".strip()
 
 
 @cache
@@ -58,6 +69,8 @@ def environment() -> Environment:
         stage_label=lambda name: STAGE_LABELS.get(name, name),
         status_label=lambda status: STATUS_LABELS.get(status, status),
         period_label=lambda p: p.label or p.id,
+        stage_figure=_stage_figure,
+        outside_window=outside_window,
         vat=float(VAT_RATE),
     )
     return env
@@ -169,6 +182,7 @@ def documents(d: Dossier) -> list[Document]:
             .get_template("synthese.html")
             .render(
                 d=d,
+                outside=d.outside,
                 doc_title="Synthèse de la répartition",
                 doc_subtitle=f"{reference} — pour la coordination du réseau",
                 compact=True,
