@@ -429,6 +429,7 @@ class NoticeSpec:
     months: int
     strategic_note: str  # BT-777
     lots: list[LotSpec]
+    buyer_legal_type: str  # BT-11: ra (regional authority), la (local authority)
 
 
 def _x(text: str) -> str:
@@ -635,7 +636,7 @@ def notice_xml(n: NoticeSpec) -> str:
 		</ext:UBLExtension>
 	</ext:UBLExtensions>
 	<cbc:UBLVersionID>2.3</cbc:UBLVersionID>
-	<cbc:CustomizationID>eforms-sdk-1.10</cbc:CustomizationID>
+	<cbc:CustomizationID>eforms-sdk-1.15</cbc:CustomizationID>
 	<!-- BT-701 Notice Identifier, BT-04 Procedure Identifier -->
 	<cbc:ID schemeName="notice-id">{notice_id}</cbc:ID>
 	<cbc:ContractFolderID>{folder_id}</cbc:ContractFolderID>
@@ -648,7 +649,7 @@ def notice_xml(n: NoticeSpec) -> str:
 	<cac:ContractingParty>
 		<cbc:BuyerProfileURI>{_x(n.buyer.website)}</cbc:BuyerProfileURI>
 		<cac:ContractingPartyType>
-			<cbc:PartyTypeCode listName="buyer-legal-type">ra</cbc:PartyTypeCode>
+			<cbc:PartyTypeCode listName="buyer-legal-type">{n.buyer_legal_type}</cbc:PartyTypeCode>
 		</cac:ContractingPartyType>
 		<cac:ContractingActivity>
 			<cbc:ActivityTypeCode listName="authority-activity">gen-pub</cbc:ActivityTypeCode>
@@ -744,7 +745,7 @@ def write_dqe(folder: Path, title: str, rows: list[Row]) -> None:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-    formats = {5: "@", 6: "0.000000", 7: "0.000000", 10: "# ##0", 11: "# ##0.00 €"}
+    formats = {5: "@", 6: "0.000000", 7: "0.000000", 10: "#,##0", 11: '#,##0.00 "€"'}
     for r in rows:
         values = [r.lot, r.site, r.label, r.territory, r.commune, r.lat, r.lon, r.trade]
         ws.append([*values, r.period, r.hours, r.value])
@@ -819,7 +820,7 @@ def capacity_table(
                 for m in members
                 if m.role == "cocontractor" and territory in m.territories and trade in m.trades
             )
-            ratio = f"{cap / hours:.2f}" if hours else "–"
+            ratio = f"{cap / hours:.2f}".replace(".", ",") if hours else "–"
             lines.append(
                 f"| {trade} | {names[territory]} | {p.label} | {fmt_int(hours)} | "
                 f"{fmt_int(cap)} | {ratio} |"
@@ -1062,6 +1063,7 @@ def colleges_notice(rows: list[Row], communes: dict[str, Commune], hours_min: in
             "d'insertion minimales fixées au cahier des clauses administratives particulières."
         ),
         lots=lots,
+        buyer_legal_type="ra",
     )
 
 
@@ -1421,6 +1423,7 @@ def est_ensemble_notice(rows: list[Row], communes: dict[str, Commune], hours_min
             "clauses administratives particulières."
         ),
         lots=lots,
+        buyer_legal_type="la",
     )
 
 
