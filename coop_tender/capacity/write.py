@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -31,6 +32,7 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 UNLOCKED = Protection(locked=False)
 EXTRA_LIST_ROWS = 8
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -225,7 +227,9 @@ def _instructions_sheet(
 ) -> None:
     name = previous.name if previous else member_id
     deadline = (
-        ctx.deadline.astimezone(UTC).strftime("%d/%m/%Y") if ctx.deadline else "la date indiquée"
+        ctx.deadline.astimezone(PARIS).strftime("%d/%m/%Y à %H h %M")
+        if ctx.deadline
+        else "la date indiquée"
     )
     lines = [
         (L.INSTRUCTIONS_TITLE, TITLE),
@@ -246,12 +250,13 @@ def _instructions_sheet(
         ("Les montants sont en euros (1234,56) ; le taux d'insertion en pourcentage (35 %).", None),
         ("Ne renommez pas les rubriques de la colonne A et ne supprimez pas les onglets cachés.",
          None),
-        (f"Renvoyez le fichier au coordinateur ou déposez-le sur le portail avant le {deadline}.",
-         None),
+        (f"Renvoyez le fichier au coordinateur ou déposez-le sur le portail avant le {deadline}"
+         " (heure de Paris).", None),
         ("Si une case pose problème, le réseau vous dira laquelle et pourquoi.", None),
     ]  # fmt: skip
     for row, (text, font) in enumerate(lines, start=1):
         cell = ws.cell(row, 1, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
         if font:
             cell.font = font
     ws.column_dimensions["A"].width = 110

@@ -56,6 +56,9 @@ def test_form_layout(workspace: Workspace, tmp_path: Path) -> None:
     assert meta["tender_reference"] == CONFIG["reference"]
     assert meta["member_id"] == COCONTRACTOR.id
     assert meta["form_version"] == L.FORM_VERSION
+    assert "avant le 31/03/2026 à 18 h 00 (heure de Paris)" in " ".join(
+        str(c.value) for c in wb["Instructions"]["A"] if c.value
+    )
     assert "Ce classeur sert à déclarer" in " ".join(
         str(c) for c in wb["Instructions"]["A"] if c.value for c in [c.value]
     )
