@@ -160,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrompu", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `coop-tender forms … | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a bug of ours: say so in one line, keep the traceback for developers
         if os.environ.get("COOP_TENDER_DEBUG"):
             raise
