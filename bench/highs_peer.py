@@ -150,17 +150,14 @@ def build(problem: Problem) -> tuple[highspy.Highs, dict]:
         )
     total_capacity = sum(p.total_capacity for p in providers)
     if y and total_capacity:  # stage 3: providers' lent hours against their capacity shares
-        all_y = {c: 1.0 for c in y.values()}
+        lent_total = md.column(0, INF, False)
+        md.row({**{c: 1.0 for c in y.values()}, lent_total: -1}, 0, 0)
         for p in providers:
             s_p = Fraction(p.total_capacity, total_capacity)
             own = {c: 1.0 for (p_id, _), cols in lent_out.items() if p_id == p.id for c in cols}
-            high = {c: -float(s_p * (1 + tol)) for c in all_y}
-            low = {c: float(s_p * (1 - tol)) for c in all_y}
-            for c in own:
-                high[c] += 1.0
-                low[c] -= 1.0
-            md.row(high | {w: -1}, upper=0)
-            md.row(low | {w: -1}, upper=0)
+            md.row({**own, lent_total: -float(s_p * (1 + tol)), w: -1}, upper=0)
+            minus = {c: -1.0 for c in own}
+            md.row({**minus, lent_total: float(s_p * (1 - tol)), w: -1}, upper=0)
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

@@ -225,13 +225,17 @@ def scaled(factor: int, base: Problem | None = None) -> Problem:
     )
 
 
-def tight(base: Problem | None = None) -> Problem:
-    """The seed case with Est Ensemble's members at 60 % of their summer capacity: partial cover."""
+def tight(base: Problem | None = None, factor: float = 0.7) -> Problem:
+    """The seed case with every co-contractor at 70 % of its summer capacity.
+
+    Summer demand then exceeds what members and AI can supply together (about 0.9 × demand), so
+    only part of the summer sites can be covered: the partial-coverage case.
+    """
     base = base or seed_problem()
     members = []
     for m in base.members:
-        if m.role is Role.COCONTRACTOR and m.territories[0] == "est-ensemble":
-            hours = dict(m.capacity_hours, ete=int(m.capacity_hours.get("ete", 0) * 0.6))
+        if m.role is Role.COCONTRACTOR:
+            hours = dict(m.capacity_hours, ete=int(m.capacity_hours.get("ete", 0) * factor))
             m = m.model_copy(update={"capacity_hours": hours})
         members.append(m)
     return base.model_copy(update={"members": members})

@@ -124,11 +124,17 @@ def problems(
     pair = st.fixed_dictionaries(
         {"item": st.sampled_from(item_ids), "member": st.sampled_from(co_ids)}
     )
-    pins = (
-        draw(st.lists(pair, max_size=2, unique_by=lambda p: p["item"]))
-        if draw(st.integers(0, 3)) == 0
-        else []
-    )
+    pins = []
+    if draw(st.integers(0, 3)) == 0:  # pins, mostly on pairs allowed by trade and territory
+        for item in draw(st.lists(st.sampled_from(items), max_size=2, unique_by=lambda i: i["id"])):
+            able = [
+                m["id"]
+                for m in members
+                if m["role"] == "cocontractor"
+                and item["trade"] in m["trades"]
+                and item["territory"] in m["territories"]
+            ]
+            pins.append({"item": item["id"], "member": draw(st.sampled_from(able or co_ids))})
     forbids = draw(st.lists(pair, max_size=3)) if draw(st.integers(0, 2)) == 0 else []
     min_share = st.sampled_from([0.0, 0.05, 0.1])
     policy = {
@@ -137,12 +143,12 @@ def problems(
         "max_dependency": _maybe(draw, st.sampled_from([0.3, 0.5, 1.0])),
         "max_provider_share": _maybe(draw, st.sampled_from([0.1, 0.3, 0.5])),
         "min_provider_share": _maybe(draw, min_share) if n_pr else _maybe(draw, st.just(0.0), 2),
-        "max_distance_km": _maybe(draw, st.sampled_from([5.0, 10.0, 30.0]), 2),
+        "max_distance_km": _maybe(draw, st.sampled_from([8.0, 15.0, 40.0]), 2),
         "ai_max_hours_per_worker": _maybe(draw, st.sampled_from([20, 100, 480])),
         "pins": pins,
         "forbids": forbids,
     }
-    insertion = draw(st.sampled_from([0, 0, 0.1, 0.3, 0.6]))
+    insertion = draw(st.sampled_from([0, 0, 0, 0.05, 0.2, 0.4]))
     tender = {
         "reference": "TEST-HYPOTHESIS",
         "insertion_hours_min": int(total_hours * insertion),
