@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench serve system-deps clean
+.PHONY: demo test lint format bench serve examples system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 ## bench: the allocation benchmark (seed, x10, x40) against the greedy and HiGHS peers
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## examples: regenerate data/examples/ from data/reference/ (deterministic)
+examples: $(STAMP)
+	$(BIN)/python scripts/build_examples.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 EXAMPLE = DATA / "examples" / "colleges-93"
+EXAMPLE_EE = DATA / "examples" / "est-ensemble-espaces-verts"
 SHARED = REPO.parent / "shared" / "data"
 ARTIFACTS = REPO / "test-artifacts"
 
