@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,8 +57,11 @@ def turnover_years(current_year: int) -> list[int]:
     return [current_year - 1, current_year - 2, current_year - 3]
 
 
-def _show_number(value: object) -> str:
-    return "" if value is None else str(value)
+def _show_euros(value: Decimal | None) -> str:
+    """`650 000,00`: how a French member writes an amount (read back by the same parser)."""
+    if value is None:
+        return ""
+    return f"{value:,.2f}".replace(",", " ").replace(".", ",")
 
 
 def values_of(member: Member, years: list[int]) -> dict[str, Any]:
@@ -70,12 +74,12 @@ def values_of(member: Member, years: list[int]) -> dict[str, Any]:
         "territories": list(member.territories),
         "workers": str(member.workers),
         "insertion_rate": f"{member.insertion_rate * 100:g}",
-        "annual_turnover": _show_number(member.annual_turnover),
-        "hourly_rate": _show_number(member.hourly_rate),
+        "annual_turnover": _show_euros(member.annual_turnover),
+        "hourly_rate": _show_euros(member.hourly_rate),
         "declined": member.declined,
     }
     values |= {f"hours:{p}": str(h) for p, h in member.capacity_hours.items()}
-    values |= {f"turnover:{y}": _show_number(member.turnover_history.get(y)) for y in years}
+    values |= {f"turnover:{y}": _show_euros(member.turnover_history.get(y)) for y in years}
     return values
 
 

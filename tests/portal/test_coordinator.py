@@ -171,3 +171,47 @@ def test_xlsx_upload_round_trip(
     assert response.status_code == 422
     assert "autre structure" in response.text
     assert snapshot(workspace) == before
+
+
+def test_portal_command_serves_the_workspace(workspace: Workspace) -> None:
+    """`coop-tender portal` in its own process answers on the chosen port."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.portal.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coop_tender.cli",
+            "portal",
+            "--workspace",
+            str(workspace.root),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "portal did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert "Portail des capacités" in response.text
+        assert httpx.get(f"http://127.0.0.1:{port}/m/abc", timeout=2).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(10)

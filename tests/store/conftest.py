@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine
 
 from coop_tender.models import Member
-from tests.pg import create_database, require_postgres, temporary_postgres
+from coop_tender.store import metadata
+from tests.pg import require_postgres, temporary_postgres
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +21,16 @@ def postgres_cluster() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """A fresh, empty store URL on each backend."""
+def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty store URL on each backend (PostgreSQL: the session's database, emptied after)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite'}"
-    cluster = request.getfixturevalue("postgres_cluster")
-    return create_database(cluster, f"t_{uuid.uuid4().hex[:12]}")
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    url = request.getfixturevalue("postgres_cluster")
+    yield url
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
 
 
 def siret(seed: int) -> str:

@@ -208,7 +208,7 @@ def test_concurrent_writer_processes_on_sqlite(tmp_path: Path) -> None:
     Store(url).close()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, url, "shared", "25"],
+            [sys.executable, "-c", WRITER, url, "shared", "15"],
             cwd=REPO,
             stderr=subprocess.PIPE,
             text=True,
@@ -218,7 +218,7 @@ def test_concurrent_writer_processes_on_sqlite(tmp_path: Path) -> None:
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     with Store(url) as store:
-        assert [d.version for d in store.declaration_history("shared")] == list(range(1, 51))
+        assert [d.version for d in store.declaration_history("shared")] == list(range(1, 31))
 
 
 def test_concurrent_writer_threads(store_url: str) -> None:
