@@ -78,7 +78,9 @@ def period_label(problem: Problem, period: str) -> str:
 # --------------------------------------------------------------------------- partial coverage
 
 
-def _group_sentence(data: Data, territory: str, t: int, unassigned: list[int]) -> str:
+def _group_sentence(
+    data: Data, territory: str, t: int, unassigned: list[int], taken: dict[int, int]
+) -> str:
     """One (territory, period) group: work hours, declared hours, and per-item static reasons."""
     problem, period = data.problem, data.periods[t]
     work = [
@@ -90,6 +92,12 @@ def _group_sentence(data: Data, territory: str, t: int, unassigned: list[int]) -
         k for k, m in enumerate(data.cocs) if territory in m.territories and trades & set(m.trades)
     ]
     declared = sum(data.cap[(k, t)] for k in cocs)
+    members = set(cocs)
+    elsewhere = sum(
+        data.items[i].hours
+        for i, k in taken.items()
+        if k in members and data.items[i].period == period and data.items[i].territory != territory
+    )
     provs = [p for p, m in enumerate(data.provs) if territory in m.territories]
     lendable = sum(data.pcap[(p, t)] for p in provs)
     missing_h = sum(data.items[i].hours for i in unassigned)
@@ -99,6 +107,8 @@ def _group_sentence(data: Data, territory: str, t: int, unassigned: list[int]) -
         f"{fmt_h(hours)} de travaux, {fmt_h(declared)} déclarées par les {len(cocs)} cotraitants "
         f"qui couvrent ce territoire avec ces métiers"
     )
+    if elsewhere:
+        head += f" (dont {fmt_h(elsewhere)} prises par leurs sites d'autres territoires)"
     if provs:
         head += f" et {fmt_h(lendable)} par les {len(provs)} prestataires du territoire"
     head += (
@@ -117,10 +127,10 @@ def _group_sentence(data: Data, territory: str, t: int, unassigned: list[int]) -
         head += " — " + " ; ".join(parts)
     others = len(unassigned) - len(static)
     if others:
-        if declared + lendable < hours:
+        if declared + lendable - elsewhere < hours:
             head += (
-                f" — {others} site(s) faute de capacité : il manque "
-                f"{fmt_h(hours - declared - lendable)} sur ce territoire pour cette période"
+                f" — {others} site(s) faute de capacité : les heures propres restantes et les "
+                "heures prêtables ne suffisent pas"
             )
         else:
             head += f" — {others} site(s) bloqué(s) par les règles globales ci-dessous"
@@ -161,7 +171,8 @@ def explain_partial(
     problem: Problem, data: Data, solution, deadline: float, workers: int
 ) -> list[str]:
     """Sentences for items left unassigned, grouped by (territory, period); empty if all covered."""
-    assigned = {i for (i, _k), v in solution.x.items() if v}
+    taken = {i: k for (i, k), v in solution.x.items() if v}
+    assigned = set(taken)
     unassigned = [i for i in range(len(data.items)) if i not in assigned]
     if not unassigned:
         return []
@@ -175,7 +186,7 @@ def explain_partial(
         f"{len(unassigned)} site(s) sur {len(data.items)} restent non attribués "
         f"({fmt_eur_cents(total)}) :"
     ]
-    out += [_group_sentence(data, terr, t, its) for (terr, t), its in sorted(groups.items())]
+    out += [_group_sentence(data, terr, t, its, taken) for (terr, t), its in sorted(groups.items())]
     if any(i not in data.no_member_reason for i in unassigned):
         covered = sum(data.values[i] for i in assigned)
         out += _relaxation_sentences(problem, data, covered, deadline, workers)

@@ -275,6 +275,8 @@ class Built:
     hours_of: dict[tuple[int, int], cp_model.LinearExpr]  # (co-contractor, period) -> hours
     received: dict[tuple[int, int], list[cp_model.IntVar]]  # (m, t) -> lend vars into m
     lent_by: list[list[cp_model.IntVar]]  # provider -> its lend vars
+    fair_windows: list[tuple[int, int]] = field(default_factory=list)  # co-contractor (lo, hi)
+    prov_windows: list[tuple[int, int]] = field(default_factory=list)  # provider (lo, hi)
 
 
 def _sum(terms: list) -> cp_model.LinearExpr:
@@ -461,6 +463,7 @@ def add_objective_terms(b: Built) -> None:
     for k, share in enumerate(d.targets):
         lo = round(share * (1 - tol) * FAIR_SCALE)
         hi = round(share * (1 + tol) * FAIR_SCALE)
+        b.fair_windows.append((lo, hi))
         v = b.value_of[k]
         name = d.cocs[k].id
         model.add(FAIR_SCALE * b.turnover_excess >= lo * b.covered - FAIR_SCALE * v).with_name(
@@ -472,6 +475,7 @@ def add_objective_terms(b: Built) -> None:
     for p, share in enumerate(d.prov_targets):
         lo = round(share * (1 - tol) * FAIR_SCALE)
         hi = round(share * (1 + tol) * FAIR_SCALE)
+        b.prov_windows.append((lo, hi))
         lent = _sum(b.lent_by[p])
         name = d.provs[p].id
         model.add(
@@ -484,6 +488,15 @@ def add_objective_terms(b: Built) -> None:
     b.travel = cp_model.LinearExpr.weighted_sum(
         [v for _, v in pairs], [round(d.dist_km[key] / DIST_UNIT_KM) for key, _ in pairs]
     )
+
+
+def excess_needed(windows: list[tuple[int, int]], amounts: list[int], total: int) -> int:
+    """The smallest integer max-excess the fairness rows allow for these amounts (for hints)."""
+    worst = 0
+    for (lo, hi), v in zip(windows, amounts, strict=True):
+        worst = max(worst, -(-(lo * total - FAIR_SCALE * v) // FAIR_SCALE))
+        worst = max(worst, -(-(FAIR_SCALE * v - hi * total) // FAIR_SCALE))
+    return worst
 
 
 def build_model(problem: Problem, data: Data | None = None) -> Built:

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.model import DIST_UNIT_KM, Built, build_model, prepare
+from coop_tender.allocation.model import (
+    DIST_UNIT_KM,
+    Built,
+    build_model,
+    excess_needed,
+    prepare,
+)
 from coop_tender.models import Allocation, Problem, Stage
 
 STAGE_NAMES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
@@ -47,7 +53,6 @@ class Solution:
 
     x: dict[tuple[int, int], int] = field(default_factory=dict)
     lend: dict[tuple[int, int, int], int] = field(default_factory=dict)
-    extra: dict[int, int] = field(default_factory=dict)  # var index -> value (hints)
 
 
 def solver_name() -> str:
@@ -93,25 +98,41 @@ def new_solver(seconds: float, workers: int) -> cp_model.CpSolver:
 
 
 def read_solution(b: Built, solver: cp_model.CpSolver) -> Solution:
-    sol = Solution(
+    return Solution(
         x={key: int(solver.value(v)) for key, v in b.x.items()},
         lend={key: int(solver.value(v)) for key, v in b.lend.items()},
     )
-    for var in (b.covered, b.total_lent, b.turnover_excess, b.provider_excess):
-        sol.extra[var.index] = int(solver.value(var))
-    return sol
 
 
 def hint(b: Built, sol: Solution) -> None:
-    """Give the last solution as a hint to the next stage (it is feasible there by design)."""
-    b.model.clear_hints()
+    """Give a solution as a complete hint (derived variables included) to the next solve."""
+    d = b.data
+    model = b.model
+    model.clear_hints()
+    value = [0] * len(d.cocs)
     for key, v in b.x.items():
-        b.model.add_hint(v, sol.x.get(key, 0))
+        on = sol.x.get(key, 0)
+        model.add_hint(v, on)
+        if on:
+            value[key[1]] += d.values[key[0]]
+    lent = [0] * len(d.provs)
     for key, v in b.lend.items():
-        b.model.add_hint(v, sol.lend.get(key, 0))
-    for var in (b.covered, b.total_lent, b.turnover_excess, b.provider_excess):
-        if var.index in sol.extra:
-            b.model.add_hint(var, sol.extra[var.index])
+        h = sol.lend.get(key, 0)
+        model.add_hint(v, h)
+        lent[key[0]] += h
+    covered, total_lent = sum(value), sum(lent)
+    model.add_hint(b.covered, covered)
+    model.add_hint(b.total_lent, total_lent)
+    model.add_hint(b.turnover_excess, excess_needed(b.fair_windows, value, covered))
+    model.add_hint(b.provider_excess, excess_needed(b.prov_windows, lent, total_lent))
+    for lit in b.rules.values():
+        model.add_hint(lit, 1)
+
+
+def _partial(b: Built, sol: Solution) -> bool:
+    """Whether some item that has an eligible co-contractor is left unassigned."""
+    taken = {i for (i, _k), v in sol.x.items() if v}
+    return any(ms and i not in taken for i, ms in enumerate(b.data.eligible))
 
 
 @dataclass
@@ -124,11 +145,22 @@ class Outcome:
     infeasible: bool
 
 
-def run_stages(b: Built, deadline: float, workers: int, reserve: float = 0.0) -> Outcome:
-    """Solve the four stages in order within `deadline` (perf_counter), keeping `reserve` free."""
+def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float = 0.0) -> Outcome:
+    """Solve the four stages in order within `deadline` (perf_counter).
+
+    When the coverage stage leaves coverable items unassigned, `reserve_partial` seconds are
+    kept free for explaining why (the relaxation tests in explain.py).
+    """
+    from coop_tender.allocation.hint import greedy
+
     stages: list[Stage] = []
     solution: Solution | None = None
+    first_x, first_lend = greedy(b.data)
+    hint(b, Solution(x=first_x, lend=first_lend))
+    reserve = 0.0
     for n, name in enumerate(STAGE_NAMES):
+        if n == 1 and solution is not None and _partial(b, solution):
+            reserve = reserve_partial
         left = deadline - time.perf_counter() - reserve
         budget = left * SHARE_OF_REMAINING[name]
         if n == 0:
@@ -190,9 +222,7 @@ def solve(problem: Problem, time_limit: float = 60.0, workers: int = 2) -> Alloc
         return infeasible_allocation(problem, data, [], data.pin_problems)
     b = build_model(problem, data)
     fix_rules(b)
-    coverable = any(data.eligible)
-    reserve = 0.15 * time_limit if coverable else 0.0
-    outcome = run_stages(b, deadline, workers, reserve=reserve)
+    outcome = run_stages(b, deadline, workers, reserve_partial=0.15 * time_limit)
     if outcome.infeasible:
         sentences = explain_infeasible(problem, data, deadline, workers)
         return infeasible_allocation(problem, data, outcome.stages, sentences)
