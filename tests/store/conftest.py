@@ -20,7 +20,7 @@ def postgres_cluster() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """An empty store URL on each backend (PostgreSQL: the session's database, emptied after)."""
     if request.param == "sqlite":
