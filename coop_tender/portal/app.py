@@ -49,6 +49,7 @@ from coop_tender.portal.security import (
     UPLOAD_LIMIT,
     BodyLimit,
     SecurityHeaders,
+    csrf_check,
     csrf_token,
     csrf_valid,
     xlsx_problem,
@@ -59,6 +60,10 @@ from coop_tender.workspace import Workspace
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "portal"
 READ_ONLY_GRACE = timedelta(days=90)
 PARIS = ZoneInfo("Europe/Paris")
+STALE_FORM = (
+    "la page était ouverte depuis longtemps : par sécurité rien n'a été enregistré ; "
+    "vérifiez ce que vous avez saisi puis envoyez de nouveau"
+)
 MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
 
 ERRORS = {
@@ -273,12 +278,18 @@ def create_app(
     @app.post("/m/{token}/declaration", response_class=HTMLResponse)
     async def member_submit(token: str, request: Request) -> Response:
         access = member_access(token)
-        form = await read_post(request, access.token_hash)
+        form = await request.form(max_files=0, max_fields=300, max_part_size=FORM_LIMIT)
+        check = csrf_check(secret, access.token_hash, form.get("csrf"))
+        if check == "bad":
+            raise HTTPException(403)
         if not access.writable:
             raise HTTPException(409)
         values = {k: form.get(k) for k in form if k not in ("trades", "territories")}
         values["trades"] = [str(v) for v in form.getlist("trades")]
         values["territories"] = [str(v) for v in form.getlist("territories")]
+        if check == "stale":  # the page stayed open too long: show what was typed, save nothing
+            stale = FormState(values=values, general=[STALE_FORM])
+            return member_page(access, stale, status=403)
         base = current_member(access.member_id)
         periods = [p.id for p in workspace.config.periods]
         member, state = read_form(values, base, periods, turnover_years(now().year))

@@ -18,7 +18,7 @@ import io
 import time
 import zipfile
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 from starlette.exceptions import HTTPException
 
@@ -56,19 +56,29 @@ def csrf_token(secret: bytes, token_hash: str, now: float | None = None) -> str:
     return f"{issued}.{mac}"
 
 
+def csrf_check(
+    secret: bytes, token_hash: str, value: object, now: float | None = None
+) -> Literal["ok", "stale", "bad"]:
+    """ "ok" for a fresh value made for this link, "stale" when well signed but older than
+    CSRF_MAX_AGE (a page left open: the portal shows the form again), "bad" otherwise."""
+    if not isinstance(value, str) or value.count(".") != 1 or len(value) > 100:
+        return "bad"
+    issued_text, mac = value.split(".")
+    if not issued_text.isdigit() or len(issued_text) > 12:
+        return "bad"
+    issued = int(issued_text)
+    expected = hmac.new(secret, f"{token_hash}:{issued}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        return "bad"
+    current = time.time() if now is None else now
+    if issued > current + 60:
+        return "bad"
+    return "ok" if current - CSRF_MAX_AGE <= issued else "stale"
+
+
 def csrf_valid(secret: bytes, token_hash: str, value: object, now: float | None = None) -> bool:
     """Whether `value` was made by `csrf_token` for this link, less than CSRF_MAX_AGE ago."""
-    if not isinstance(value, str) or value.count(".") != 1 or len(value) > 100:
-        return False
-    issued_text, mac = value.split(".")
-    if not issued_text.isdigit():
-        return False
-    issued = int(issued_text)
-    current = time.time() if now is None else now
-    if not (current - CSRF_MAX_AGE <= issued <= current + 60):
-        return False
-    expected = hmac.new(secret, f"{token_hash}:{issued}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, mac)
+    return csrf_check(secret, token_hash, value, now) == "ok"
 
 
 # --------------------------------------------------------------------------- body size

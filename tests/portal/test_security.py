@@ -314,3 +314,25 @@ def test_autoescape(client: TestClient, links: dict[str, str], workspace: Worksp
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     coordinator = client.get(links["coordinateur"]).text
     assert "<script>" not in coordinator and "&lt;script&gt;" in coordinator
+
+
+def test_stale_csrf_keeps_what_was_typed_and_stores_nothing(
+    client: TestClient, links: dict[str, str], workspace: Workspace
+) -> None:
+    """A page left open past CSRF_MAX_AGE: refused, but the form comes back filled in."""
+    import time
+
+    link = links["ei-nord"]
+    token = link.removeprefix("/m/")
+    with Store(workspace.store_url) as store:
+        old = csrf_token(store.secret(), hash_token(token), now=time.time() - 13 * 3600)
+    before = snapshot(workspace)
+    response = client.post(f"{link}/declaration", data=good_form(old, **{"hours:P1": "4321"}))
+    assert response.status_code == 403
+    assert "rien n&#39;a été enregistré" in response.text
+    assert 'value="4321"' in response.text
+    fresh = csrf_of(response.text)
+    assert fresh != old
+    assert snapshot(workspace) == before
+    saved = client.post(f"{link}/declaration", data=good_form(fresh), follow_redirects=False)
+    assert saved.status_code == 303
