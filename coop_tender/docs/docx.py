@@ -42,6 +42,9 @@ class _Converter(HTMLParser):
         self.rows: list[list[_Cell]] | None = None
         self.cell: _Cell | None = None
         self.effects: list[tuple[str, bool, bool]] = []
+        styles = document.styles  # looked up once: python-docx's lookup by name is slow
+        self.styles = {name: styles[name] for name in ("List Bullet", "Table Grid")}
+        self.styles.update({f"h{n}": styles[f"Heading {n}"] for n in (1, 2, 3, 4)})
 
     # -- structure
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -55,11 +58,11 @@ class _Converter(HTMLParser):
         if "page-break" in classes:
             self.doc.add_page_break()
         if tag in ("h1", "h2", "h3", "h4"):
-            self.par = self.doc.add_heading(level=int(tag[1]))
+            self.par = self.doc.add_paragraph(style=self.styles[tag])
         elif tag == "p":
             self.par = self.doc.add_paragraph()
         elif tag == "li":
-            self.par = self.doc.add_paragraph(style="List Bullet")
+            self.par = self.doc.add_paragraph(style=self.styles["List Bullet"])
         elif tag == "table":
             self.rows = []
         elif tag == "tr" and self.rows is not None:
@@ -128,13 +131,14 @@ class _Converter(HTMLParser):
             return
         width = max(sum(c.span for c in r) for r in rows)
         table = self.doc.add_table(rows=len(rows), cols=width)
-        table.style = "Table Grid"
+        table.style = self.styles["Table Grid"]
         for r, row in enumerate(rows):
+            cells = table.rows[r].cells  # once per row: table.cell() is linear in the table size
             col = 0
             for cell in row:
-                target = table.cell(r, col)
+                target = cells[col]
                 if cell.span > 1:
-                    target = target.merge(table.cell(r, min(col + cell.span, width) - 1))
+                    target = target.merge(cells[min(col + cell.span, width) - 1])
                 _fill(target.paragraphs[0], cell)
                 col += cell.span
         self.doc.add_paragraph()
