@@ -83,6 +83,11 @@ ERRORS = {
         "La date limite de déclaration des capacités est passée : votre déclaration reste "
         "visible mais ne peut plus être modifiée. Contactez la coordination si besoin.",
     ),
+    500: (
+        "Erreur du portail",
+        "Le portail a rencontré une erreur : rien n'a été enregistré pour cette demande. "
+        "Réessayez dans un instant ou prévenez la coordination du réseau.",
+    ),
     413: (
         "Fichier trop volumineux",
         "Le fichier ou le formulaire envoyé dépasse la taille permise (5 Mo pour un classeur). "
@@ -158,6 +163,10 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> HTMLResponse:
         return error_page(exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, _exc: Exception) -> HTMLResponse:
+        return error_page(500)  # logged by uvicorn; the visitor gets a French page, no traceback
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, _exc: RequestValidationError) -> HTMLResponse:

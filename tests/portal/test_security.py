@@ -336,3 +336,19 @@ def test_stale_csrf_keeps_what_was_typed_and_stores_nothing(
     assert snapshot(workspace) == before
     saved = client.post(f"{link}/declaration", data=good_form(fresh), follow_redirects=False)
     assert saved.status_code == 303
+
+
+def test_internal_error_is_a_french_page(
+    workspace: Workspace, clock: Clock, links: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coop_tender.portal import app as portal_app
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(portal_app.overview, "member_rows", broken)
+    application = portal_app.create_app(workspace, now=clock)
+    with TestClient(application, raise_server_exceptions=False) as client:
+        response = client.get(links["coordinateur"])
+    assert response.status_code == 500
+    assert "Erreur du portail" in response.text and "boom" not in response.text
