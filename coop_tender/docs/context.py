@@ -298,6 +298,12 @@ def build_context(
                 is_mandataire=m.id == config.mandataire,
             )
         )
+    if not cocontractors:
+        why = " ".join(allocation.explanation[:3])
+        raise UserError(
+            f"l'allocation n'attribue aucun site (statut {allocation.status}) : pas de dossier "
+            f"à produire. {why}".strip()
+        )
     offer = sum((c.value for c in cocontractors), Decimal("0.00"))
     if allocation.covered_value and to_euros(allocation.covered_value) != offer:
         raise UserError(

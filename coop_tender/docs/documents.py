@@ -63,6 +63,7 @@ def environment() -> Environment:
         percent=french.percent,
         number=french.decimal_fr,
         date_fr=french.date_fr,
+        datetime_fr=french.datetime_fr,
     )
     env.globals.update(
         kind_label=lambda kind: KIND_LABELS.get(str(kind), str(kind)),

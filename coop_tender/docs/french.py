@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from coop_tender.money import NBSP, NNBSP, format_euros, to_euros
 
@@ -22,6 +23,7 @@ MONTHS = (
     "décembre",
 )
 
+PARIS = ZoneInfo("Europe/Paris")
 _UNITS = [
     "zéro",
     "un",
@@ -77,8 +79,19 @@ def date_fr(value: date | datetime | None) -> str:
     """`22 novembre 2026` (and `1er` for the first of the month); an em dash when absent."""
     if value is None:
         return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(PARIS)
     day = "1er" if value.day == 1 else str(value.day)
     return f"{day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def datetime_fr(value: datetime | None) -> str:
+    """`15 janvier 2027 à 12 h 00`, in Paris time (the buyer's clock)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(PARIS)
+    return f"{date_fr(value)} à {value.hour}{NBSP}h{NBSP}{value.minute:02d}"
 
 
 def _below_100(n: int) -> str:

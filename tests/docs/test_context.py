@@ -127,3 +127,31 @@ def test_dossier_command_refuses_an_allocation_of_another_tender(
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"status": "peut-être"}), encoding="utf-8")
     assert main(["dossier", str(example), "--allocation", str(broken), "--out", str(tmp_path)]) == 2
+
+
+def test_an_allocation_without_any_site_gives_no_dossier() -> None:
+    empty = with_allocation(
+        status="infeasible",
+        assignments=[],
+        provider_hours=[],
+        covered_value="0",
+        explanation=["La clause sociale ne peut pas être tenue."],
+    )
+    with pytest.raises(UserError, match=r"aucun site.*clause sociale"):
+        build_context(sample.problem(), empty, CONFIG)
+
+
+def test_member_text_never_becomes_a_spreadsheet_formula(tmp_path: Path) -> None:
+    import openpyxl
+
+    from coop_tender.docs.sheets import Sheet
+
+    wb = openpyxl.Workbook()
+    sheet = Sheet(wb.active)
+    sheet.put(1, 1, '=HYPERLINK("http://evil.example","x")')
+    sheet.formula(1, 2, "=1+1")
+    wb.save(tmp_path / "t.xlsx")
+    back = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert back["A1"].data_type == "s"
+    assert back["A1"].value == '=HYPERLINK("http://evil.example","x")'
+    assert back["B1"].data_type == "f"

@@ -48,3 +48,15 @@ def test_dates_hours_percent() -> None:
     assert date_fr(None) == "—"
     assert hours(12480) == "12\u202f480\xa0h"
     assert percent(0.125) == "12,5\xa0%"
+
+
+def test_deadline_is_shown_in_paris_time() -> None:
+    from datetime import UTC, datetime
+
+    from coop_tender.docs.french import datetime_fr
+
+    # 23:30 UTC on 14 January is already the 15th in Paris
+    assert (
+        datetime_fr(datetime(2027, 1, 14, 23, 30, tzinfo=UTC)) == "15 janvier 2027 à 0\xa0h\xa030"
+    )
+    assert date_fr(datetime(2027, 1, 14, 23, 30, tzinfo=UTC)) == "15 janvier 2027"
