@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -52,7 +53,7 @@ def member(member_id: str = "ei-est", hours: int = 1000, **extra: object) -> Mem
     data: dict = {
         "id": member_id,
         "name": f"Structure {member_id}",
-        "siret": siret(abs(hash(member_id)) % 10**12),
+        "siret": siret(zlib.crc32(member_id.encode())),
         "kind": "EI",
         "role": "cocontractor",
         "lat": 48.9,
