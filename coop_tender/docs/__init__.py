@@ -8,18 +8,23 @@
     dossier/04-annexe-repartition-ATTRI1   the répartition annex (ATTRI1 B2)
     dossier/05-convention-de-groupement    the groupement agreement
     dossier/06-synthese-coordinateur       one page for the coordinator
-each as .pdf and .docx, then repartition.xlsx and membres/<member>.xlsx.
+each as .pdf and .docx, then repartition.xlsx and membres/<member>.xlsx. Documents of an
+earlier run that this allocation no longer produces (a member who left) are removed, so the
+folder never holds a stale form to sign; other files there are left alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from coop_tender.models import Allocation, Problem
 from coop_tender.workspace import Workspace
 
 __all__ = ["build_dossier", "dossier_command"]
+
+_OURS = {"dossier": re.compile(r"^0[1-6]-.+\.(pdf|docx)$"), "membres": re.compile(r".+\.xlsx$")}
 
 
 def build_dossier(
@@ -54,7 +59,16 @@ def build_dossier(
     for p in d.providers:
         path = out_dir / "membres" / f"{p.member.id}.xlsx"
         written.append(write_atomic(path, member_workbook.provider_bytes(d, p)))
+    _remove_stale(out_dir, set(written))
     return written
+
+
+def _remove_stale(out_dir: Path, written: set[Path]) -> None:
+    """Delete our own documents left by an earlier run that this one did not rewrite."""
+    for folder, pattern in _OURS.items():
+        for path in (out_dir / folder).glob("*"):
+            if path.is_file() and pattern.match(path.name) and path not in written:
+                path.unlink()
 
 
 def dossier_command(args: argparse.Namespace) -> int:

@@ -22,6 +22,14 @@ class Built:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("dossier")
+    # what an earlier run left: a member who has since left, and the coordinator's own notes
+    for name in (
+        "dossier/02-DC2-ancien-membre.pdf",
+        "membres/ancien-membre.xlsx",
+        "dossier/notes.txt",
+    ):
+        (root / "out" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "out" / name).write_text("ancien", encoding="utf-8")
     paths = build_dossier(
         sample.workspace(root / "ws"), sample.allocation(), root / "out", problem=sample.problem()
     )

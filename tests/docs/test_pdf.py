@@ -49,6 +49,9 @@ def test_every_document_is_written_as_pdf_and_docx(built: Built) -> None:
     for mid in ("peintres", "script", "tpl", "ai-est", "st-nord"):
         assert built.out / "membres" / f"{mid}.xlsx" in built.paths
     assert not list(built.out.rglob("*.tmp")), "a temporary file was left behind"
+    assert not (dossier / "02-DC2-ancien-membre.pdf").exists(), "stale form left to sign"
+    assert not (built.out / "membres" / "ancien-membre.xlsx").exists()
+    assert (dossier / "notes.txt").read_text(encoding="utf-8") == "ancien"
 
 
 def test_dc1_and_attri1_list_each_member_siret_and_amount(built: Built) -> None:
