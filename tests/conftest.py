@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,13 @@ def artifacts_dir() -> Path:
     """Where tests keep what a person may want to look at after the run (screenshots, PNGs)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One throw-away PostgreSQL cluster for the whole session (about 2 s to start)."""
+    from tests.pg import require_postgres, temporary_postgres
+
+    require_postgres()
+    with temporary_postgres() as url:
+        yield url

@@ -14,12 +14,11 @@ from coop_tender.store import Store
 from coop_tender.workspace import Workspace
 from tests.portal.conftest import Clock, tiny_workspace
 from tests.portal.test_security import csrf_of, good_form
-from tests.store.conftest import postgres_cluster  # noqa: F401 (the session's cluster fixture)
 
 
 @pytest.mark.postgres
 def test_submission_stored_in_postgres(
-    postgres_cluster: str,  # noqa: F811
+    postgres_cluster: str,
     tmp_path: Path,
     clock: Clock,
 ) -> None:

@@ -10,15 +10,6 @@ from sqlalchemy import create_engine
 
 from coop_tender.models import Member
 from coop_tender.store import metadata
-from tests.pg import require_postgres, temporary_postgres
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[str]:
-    """One PostgreSQL cluster for the session (about 2 s to start); tests get their own DB."""
-    require_postgres()
-    with temporary_postgres() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
