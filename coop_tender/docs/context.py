@@ -25,6 +25,7 @@ from coop_tender.models import (
     ProviderMode,
     Role,
     Stage,
+    Tender,
     WorkItem,
 )
 from coop_tender.money import CENT, to_euros
@@ -168,7 +169,7 @@ class Dossier:
     unassigned: list[WorkItem] = field(default_factory=list)
 
     @property
-    def tender(self):
+    def tender(self) -> Tender:
         return self.problem.tender
 
     @property

@@ -65,6 +65,12 @@ class Sheet:
         self.ws.auto_filter.ref = f"A{first_row}:{get_column_letter(last_col)}{max(last_row, 2)}"
 
     def fit(self) -> None:
+        """Column widths that fit their content; printed landscape, one page wide."""
+        self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.paperSize = self.ws.PAPERSIZE_A4
+        self.ws.page_setup.fitToWidth = 1
+        self.ws.page_setup.fitToHeight = 0
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
         for col, width in self.widths.items():
             self.ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)
 

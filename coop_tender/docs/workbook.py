@@ -10,7 +10,7 @@ from __future__ import annotations
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from coop_tender.docs.context import STAGE_LABELS, STATUS_LABELS, Dossier
 from coop_tender.docs.sheets import EURO, HOURS, KM, PERCENT, Sheet, to_bytes
@@ -143,7 +143,10 @@ def _summary(wb: Workbook, d: Dossier) -> None:
             s.formula(row, 11, f"=F{row}-G{row}", PERCENT)
             s.put(row, 12, result.insertion_hours, HOURS)
             s.put(row, 13, result.distance_km, KM)
-            s.put(row, 14, " ".join(result.explanation))
+            text = " ".join(result.explanation)
+            s.put(row, 14, text)
+            s.ws.cell(row, 14).alignment = Alignment(wrap_text=True, vertical="top")
+            s.ws.row_dimensions[row].height = min(13 * max(1, -(-len(text) // 75)), 400)
     member_rows = f"{first}:{max(last, first)}"
     for row, label, criterion in (
         (total_c, "Total co-traitants", f'"{COCONTRACTOR}"'),
@@ -156,7 +159,7 @@ def _summary(wb: Workbook, d: Dossier) -> None:
         s.total_style(row, 14)
     s.table(last, 14)
     s.fit()
-    s.ws.column_dimensions["N"].width = 80
+    s.ws.column_dimensions["N"].width = 80  # explanations wrap at ~75 characters
     if last >= first:
         s.ws.conditional_formatting.add(
             f"A{first}:K{last}",
