@@ -104,13 +104,13 @@ def _group_sentence(
     missing_v = sum(data.values[i] for i in unassigned)
     head = (
         f"{territory_name(problem, territory)}, {period_label(problem, period)} : "
-        f"{fmt_h(hours)} de travaux, {fmt_h(declared)} déclarées par les {len(cocs)} cotraitants "
-        f"qui couvrent ce territoire avec ces métiers"
+        f"{fmt_h(hours)} de travaux, {fmt_h(declared)} déclarées par les {len(cocs)} cotraitant(s) "
+        f"couvrant ce territoire avec ces métiers"
     )
     if elsewhere:
         head += f" (dont {fmt_h(elsewhere)} prises par leurs sites d'autres territoires)"
     if provs:
-        head += f" et {fmt_h(lendable)} par les {len(provs)} prestataires du territoire"
+        head += f" et {fmt_h(lendable)} par les {len(provs)} prestataire(s) du territoire"
     head += (
         f" ; {len(unassigned)} site(s) non attribué(s) ({fmt_h(missing_h)}, "
         f"{fmt_eur_cents(missing_v)})"

@@ -156,3 +156,30 @@ def _raise_lending(data: Data, st: _State) -> None:
                 st.give(p, k, t, take)
                 room -= take
                 missing -= take
+
+
+def greedy_is_valid(
+    data: Data, x: dict[tuple[int, int], int], lend: dict[tuple[int, int, int], int]
+) -> bool:
+    """Whether the greedy answer also meets what the greedy does not enforce by construction:
+    every pin placed, the social clause (rule 7) and the minimum provider share (rule 8)."""
+    placed = {i: k for (i, k), v in x.items() if v}
+    if any(placed.get(i) != k for i, k in data.pins):
+        return False
+    received: dict[int, int] = defaultdict(int)
+    lent: dict[int, int] = defaultdict(int)
+    for (p, k, _t), h in lend.items():
+        received[k] += h
+        lent[p] += h
+    hours: dict[int, int] = defaultdict(int)
+    for i, k in placed.items():
+        hours[k] += data.items[i].hours
+    insertion = sum(
+        scaled_floor(m.insertion_rate) * (hours[k] - received[k]) for k, m in enumerate(data.cocs)
+    ) + sum(scaled_floor(m.insertion_rate) * lent[p] for p, m in enumerate(data.provs))
+    if insertion < data.problem.tender.insertion_hours_min * SCALE:
+        return False
+    share = data.problem.policy.min_provider_share
+    if share:
+        return SCALE * sum(lent.values()) >= scaled_ceil(share) * sum(hours.values())
+    return True

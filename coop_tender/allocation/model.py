@@ -47,24 +47,24 @@ RULE_GROUPS = (
 # --------------------------------------------------------------------------- exact rounding
 
 
-def _exact_values(x: float) -> tuple[Fraction, Fraction]:
-    """A float as the two rationals a checker may read: its binary value and its decimal text."""
-    return Fraction(x), Fraction(Decimal(repr(x)))
+def exact(x: float) -> Fraction:
+    """A float as the decimal number its text says (0.3 is 3/10, not the binary 0.2999…)."""
+    return Fraction(Decimal(repr(x)))
 
 
 def scaled_floor(x: float, scale: int = SCALE) -> int:
-    """Largest k with k/scale <= x, whichever way x is read (binary or decimal)."""
-    return math.floor(min(_exact_values(x)) * scale)
+    """Largest k with k/scale <= x (a cap: the model never allows more than the rule)."""
+    return math.floor(exact(x) * scale)
 
 
 def scaled_ceil(x: float, scale: int = SCALE) -> int:
-    """Smallest k with k/scale >= x, whichever way x is read (binary or decimal)."""
-    return math.ceil(max(_exact_values(x)) * scale)
+    """Smallest k with k/scale >= x (a floor: the model never asks less than the rule)."""
+    return math.ceil(exact(x) * scale)
 
 
 def floor_times(x: float, amount: int) -> int:
-    """floor(x * amount) exactly, for the lower reading of x (a cap that must never be exceeded)."""
-    return math.floor(min(_exact_values(x)) * amount)
+    """floor(x * amount) exactly: the largest integer a cap of x × amount allows."""
+    return math.floor(exact(x) * amount)
 
 
 # --------------------------------------------------------------------------- data
@@ -296,12 +296,9 @@ def add_variables(b: Built) -> None:
     for i, ms in enumerate(d.eligible):
         for k in ms:
             b.x[(i, k)] = model.new_bool_var(f"x[{d.items[i].id},{d.cocs[k].id}]")
-    share = d.problem.policy.max_provider_share
     for p, k, t in d.lend_pairs:
         hours = sum(d.items[i].hours for i in d.items_of[(k, t)])
-        ub = min(d.pcap[(p, t)], hours)
-        if share is not None:
-            ub = min(ub, scaled_floor(share) * hours // SCALE)
+        ub = min(d.pcap[(p, t)], hours)  # rule literals, not bounds, carry the policy caps
         var = model.new_int_var(0, ub, f"lend[{d.provs[p].id},{d.cocs[k].id},{d.periods[t]}]")
         b.lend[(p, k, t)] = var
         b.received.setdefault((k, t), []).append(var)

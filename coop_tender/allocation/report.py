@@ -78,10 +78,13 @@ def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> M
             - sum(data.items[i].hours for i in mine if data.items[i].period == period)
         )
         if others and room < min(others):
+            used = data.cap[(k, t)] + received_by[k].get(t, 0) - room
             lines.append(
                 f"Limité par sa capacité en {period_label(problem, period)} : "
-                f"{fmt_h(data.cap[(k, t)])} déclarées + {fmt_h(received_by[k].get(t, 0))} "
-                f"prêtées, {fmt_h(data.cap[(k, t)] + received_by[k].get(t, 0) - room)} utilisées."
+                f"{fmt_h(used)} de sites pour {fmt_h(data.cap[(k, t)])} déclarées + "
+                f"{fmt_h(received_by[k].get(t, 0))} prêtées ; les {fmt_h(max(room, 0))} restantes "
+                f"ne suffisent pour aucun autre de ses sites possibles (le plus petit fait "
+                f"{fmt_h(min(others))})."
             )
     if policy.max_dependency is not None:
         cap = floor_times(policy.max_dependency, turnover)
