@@ -634,6 +634,8 @@ def _schedule_next_check(poll_seconds: float, collected: dict[str, Any]) -> str 
         runtime_deployment.id,
         parameters=dict(runtime_flow_run.parameters),
         scheduled_time=when,
+        flow_run_name=f"{reference_of(runtime_flow_run.parameters['workspace'])} — "
+        f"vérification du {when.astimezone():%Y-%m-%d %H:%M}",
         timeout=0,
         as_subflow=False,
         idempotency_key=f"{runtime_flow_run.id}-prochaine-verification",
