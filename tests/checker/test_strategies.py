@@ -8,7 +8,7 @@ from coop_tender.checker import check, fairness_excess
 from coop_tender.models import Allocation, Problem, Role, check_siret
 from tests.strategies import problems
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def empty(problem: Problem) -> Allocation:
