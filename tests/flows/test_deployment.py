@@ -1,5 +1,7 @@
 """The shared deployment for real: PostgreSQL, a Prefect server on it, a process work pool and
-its worker, the deployment of prefect.yaml, and two tenders run at the same time through it.
+its worker, the deployment of prefect.yaml, and two tenders run at the same time through it —
+plus a third tender whose members have not answered yet: its run invites them (store on the
+same PostgreSQL server), ends, and schedules its own next check instead of holding the worker.
 
 Everything started here is stopped in `finally` blocks, also when the test fails.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from coop_tender.checker import check
 from coop_tender.files import read_model
 from coop_tender.models import Allocation, Problem
 from flows import stack
-from tests.flows.conftest import EXAMPLES, example_names
+from tests.flows.conftest import EXAMPLES, copy_example, example_names
 from tests.pg import create_database, require_postgres, temporary_postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -62,23 +65,35 @@ def test_two_tenders_run_concurrently_on_server_postgres_and_worker(tmp_path: Pa
             worker = stack.start_worker(env, logs / "worker.log")
             names = example_names()[:2]
             outs = {name: tmp_path / "out" / name for name in names}
+            waiting = copy_example(
+                names[1],
+                tmp_path / "en-attente",
+                capacity_deadline=datetime.now(UTC) + timedelta(days=2),
+                store_url=url,  # the store beside Prefect's database
+            )
+            params = [
+                {"workspace": str(EXAMPLES / name), "out": str(outs[name]), "time_limit": 8}
+                for name in names
+            ]
+            params.append(
+                {"workspace": str(waiting), "out": str(tmp_path / "out-wait"), "poll_seconds": 3600}
+            )
             with temporary_settings({PREFECT_API_URL: api_url}):
                 ids = [
-                    run_deployment(
-                        stack.DEPLOYMENT,
-                        parameters={
-                            "workspace": str(EXAMPLES / name),
-                            "out": str(outs[name]),
-                            "time_limit": 8,
-                        },
-                        timeout=0,
-                        as_subflow=False,
-                    ).id
-                    for name in names
+                    run_deployment(stack.DEPLOYMENT, parameters=p, timeout=0, as_subflow=False).id
+                    for p in params
                 ]
                 with get_client(sync_client=True) as client:
                     runs = _wait_for_runs(client, ids, RUN_TIMEOUT)
-            assert [r.state.type.value for r in runs] == ["COMPLETED", "COMPLETED"], _logs(logs)
+                    scheduled = [
+                        r
+                        for r in client.read_flow_runs(limit=50)
+                        if r.state.is_scheduled() and r.parameters["workspace"] == str(waiting)
+                    ]
+            states = [r.state.type.value for r in runs]
+            assert states == ["COMPLETED"] * 3, _logs(logs)
+            runs = runs[:2]
+            _check_waiting(waiting, tmp_path / "out-wait", scheduled)
             starts = [r.start_time for r in runs]
             ends = [r.end_time for r in runs]
             assert max(starts) < min(ends), "the two tenders must have run at the same time"
@@ -97,6 +112,23 @@ def test_two_tenders_run_concurrently_on_server_postgres_and_worker(tmp_path: Pa
     print(f"deployment test: {time.monotonic() - started:.0f} s")
     assert server.poll() is not None and (worker is None or worker.poll() is not None)
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+def _check_waiting(workspace: Path, out: Path, scheduled: list) -> None:
+    """The waiting tender: invited on PostgreSQL, no allocation, exactly one next check."""
+    from coop_tender.store import Store
+    from coop_tender.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    with Store(ws.store_url) as store:
+        assert set(store.invitations()) >= {m.id for m in ws.seed_members()}
+        assert store.answered() == set()
+    assert not (out / "allocation.json").exists()
+    assert len(list((out / "outbox").glob("invitation-*.txt"))) == len(ws.seed_members())
+    assert len(scheduled) == 1, "a waiting run schedules exactly one next check"
+    delay = scheduled[0].expected_start_time - datetime.now(UTC)
+    assert timedelta(minutes=50) < delay <= timedelta(hours=1)
+    assert scheduled[0].parameters["poll_seconds"] == 3600
 
 
 def _logs(folder: Path) -> str:
