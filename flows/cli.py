@@ -68,7 +68,8 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     print(f"Terminé en {seconds:.0f} s. Résultats dans {out} :")
     print(f"  répartition       : {summary['allocation']} ({summary['allocation_status']})")
-    print(f"  dossier, classeurs : {out / 'dossier'} ({len(summary['files'])} fichiers)")
+    print(f"  dossier à signer  : {out / 'dossier'} ({len(summary['files'])} fichiers en tout)")
+    print(f"  classeurs         : {out / 'repartition.xlsx'} et {out / 'membres'}")
     print(f"  messages          : {out / 'outbox'}")
     if summary["missing"]:
         print(f"  sans réponse      : {', '.join(summary['missing'])}")

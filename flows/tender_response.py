@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +26,13 @@ from prefect import flow, get_run_logger, task
 from prefect.filesystems import LocalFileSystem
 from prefect.runtime import deployment as runtime_deployment
 from prefect.runtime import flow_run as runtime_flow_run
+from prefect.states import State
 from prefect.tasks import exponential_backoff
 
 from coop_tender.errors import UserError
 from coop_tender.files import write_atomic, write_model
-from coop_tender.models import Allocation, Problem, Tender
+from coop_tender.models import Allocation, MemberResult, Problem, Role, Tender
+from coop_tender.money import format_euros
 from coop_tender.workspace import CONFIG_NAME, Workspace
 from flows import artifacts, coverage, waiting
 
@@ -92,19 +95,30 @@ def _run_name() -> str:
     return f"{reference_of(params['workspace'])} — {_now().astimezone():%Y-%m-%d %H:%M}"
 
 
-def _stage_name(label: str):
+def _stage_name(label: str) -> Callable[[], str]:
     def name() -> str:
         return f"{reference_of(runtime_flow_run.parameters['workspace'])} · {label}"
 
     return name
 
 
+def solver_version() -> str:
+    """A hash of the allocation engine's source: a changed solver never serves a stale cache."""
+    import coop_tender.allocation as engine
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(engine.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def problem_key(problem_json: str, time_limit: float) -> str:
-    """The solve's cache key: what the solver sees and how long it may think."""
-    return hashlib.sha256(f"{problem_json}\n{time_limit!r}".encode()).hexdigest()
+    """The solve's cache key: what the solver sees, how long it may think, which solver."""
+    text = f"{problem_json}\n{time_limit!r}\n{solver_version()}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _not_user_error(task, task_run, state) -> bool:
+def _not_user_error(task: Any, task_run: Any, state: State) -> bool:
     """Retry the outside world's hiccups, never a user's mistake (a bad notice stays bad)."""
     try:
         state.result()
@@ -401,7 +415,7 @@ def result_storage(out: str) -> LocalFileSystem:
     return block
 
 
-def _solve_key(context, parameters: dict[str, Any]) -> str:
+def _solve_key(context: Any, parameters: dict[str, Any]) -> str:
     return problem_key(parameters["problem_json"], parameters["time_limit"])
 
 
@@ -457,6 +471,10 @@ def record_allocation(problem_json: str, allocation_json: str, out: str) -> list
     violations = check(problem, allocation)
     for violation in violations:
         logger.error("Règle non respectée : %s", violation)
+    if violations:  # never build a dossier on an allocation that breaks a hard rule
+        raise RuntimeError(
+            f"la répartition enfreint {len(violations)} règle(s) : {'; '.join(violations[:3])}"
+        )
     write_model(Path(out) / "allocation.json", allocation)
     reference = problem.tender.reference
     artifacts.publish_table(
@@ -500,7 +518,8 @@ def allocate(workspace: str, out: str, time_limit: float = 60.0) -> dict[str, An
 
 @task(name="produire le dossier et les classeurs")
 def build_documents(workspace: str, out: str) -> list[str]:
-    """The co-contracting dossier and the work-split workbooks, in OUT/dossier/."""
+    """The dossier (OUT/dossier/), the work-split workbook (OUT/repartition.xlsx) and one
+    workbook per member (OUT/membres/), from OUT/allocation.json and OUT/problem.json."""
     from coop_tender.docs import build_dossier
     from coop_tender.files import read_model
 
@@ -508,7 +527,7 @@ def build_documents(workspace: str, out: str) -> list[str]:
     allocation = read_model(out_dir / "allocation.json", Allocation)
     problem = read_model(out_dir / "problem.json", Problem)
     ws = Workspace.open(workspace)
-    files = build_dossier(ws, allocation, out_dir / "dossier", problem=problem)
+    files = build_dossier(ws, allocation, out_dir, problem=problem)
     return [str(p) for p in files]
 
 
@@ -524,24 +543,47 @@ def make_dossier(workspace: str, out: str) -> list[str]:
         artifacts.files_markdown(reference, Path(out).resolve(), [Path(f) for f in files]),
         "Fichiers du dossier",
     )
-    logger.info("Dossier produit : %d fichier(s) dans %s.", len(files), Path(out) / "dossier")
+    logger.info("Dossier produit : %d fichier(s) dans %s.", len(files), out)
     return files
+
+
+def member_message(reference: str, result: MemberResult, workbook: Path | None) -> str:
+    """What one member is told: its share, its sites or lent hours, and its workbook."""
+    role = "cotraitant" if result.role is Role.COCONTRACTOR else "mise à disposition"
+    lines = [
+        f"Bonjour {result.name or result.member},",
+        "",
+        f"La répartition de l'appel d'offres {reference} est prête. Votre part ({role}) : "
+        f"{format_euros(result.value)}, {result.hours} h, {len(result.items)} site(s), "
+        f"soit {result.share:.1%} (cible {result.target:.1%}).",
+        "",
+        "Pourquoi :",
+        *[f"- {sentence}" for sentence in result.explanation],
+    ]
+    if workbook is not None:
+        lines += ["", f"Votre classeur (sites et calendrier) : {workbook}"]
+    return "\n".join(lines) + "\n"
 
 
 @task(name="prévenir le groupement")
 def notify(workspace: str, out: str, collected: dict[str, Any], files: list[str]) -> str:
-    """The consortium's message (French) in the outbox: where the dossier is, who is missing."""
+    """Messages (French) in the outbox: to the consortium (where the dossier is, who did not
+    answer) and to each member (its share, why, its workbook)."""
     ws = Workspace.open(workspace)
+    out_dir = Path(out).resolve()
     allocation = Allocation.model_validate_json(
-        (Path(out) / "allocation.json").read_text(encoding="utf-8")
+        (out_dir / "allocation.json").read_text(encoding="utf-8")
     )
+    reference = ws.config.reference
     lines = [
-        f"Réponse en groupement à l'appel d'offres {ws.config.reference}",
+        f"Réponse en groupement à l'appel d'offres {reference}",
         "",
         f"Répartition : {artifacts.STATUS_FR.get(allocation.status, allocation.status)}, "
         f"{len(allocation.assignments)} site(s) attribué(s), "
         f"{len(allocation.unassigned)} sans attributaire.",
-        f"Dossier et classeurs : {Path(out).resolve() / 'dossier'}",
+        f"Dossier à signer et déposer : {out_dir / 'dossier'}",
+        f"Classeur de répartition : {out_dir / 'repartition.xlsx'}",
+        f"Classeurs par membre : {out_dir / 'membres'}",
         "",
     ]
     if collected["missing"]:
@@ -549,7 +591,11 @@ def notify(workspace: str, out: str, collected: dict[str, Any], files: list[str]
     if collected["declined"]:
         lines.append("Ont décliné : " + ", ".join(collected["declined"]) + ".")
     lines += ["", "Fichiers :", *[f"- {f}" for f in files]]
-    path = waiting.write_outbox(Path(out), "groupement-dossier.txt", "\n".join(lines) + "\n")
+    for result in allocation.members:
+        workbook = out_dir / "membres" / f"{result.member}.xlsx"
+        text = member_message(reference, result, workbook if workbook.exists() else None)
+        waiting.write_outbox(out_dir, f"repartition-{result.member}.txt", text)
+    path = waiting.write_outbox(out_dir, "groupement-dossier.txt", "\n".join(lines) + "\n")
     return str(path)
 
 

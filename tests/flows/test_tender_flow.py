@@ -18,6 +18,7 @@ import pytest
 from coop_tender.checker import check
 from coop_tender.files import read_model
 from coop_tender.models import Allocation, Problem
+from coop_tender.money import format_euros
 from tests.flows.conftest import EXAMPLES, example_names
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
@@ -81,11 +82,17 @@ def test_chain_writes_a_valid_allocation_and_the_dossier(colleges: dict[str, Any
     files = [Path(f) for f in summary["files"]]
     assert files and all(f.is_file() and f.stat().st_size > 0 for f in files)
     assert {f.suffix for f in files} >= {".pdf", ".xlsx"}
-    assert all(f.is_relative_to(out / "dossier") for f in files)
+    assert all(f.is_relative_to(out) for f in files)
+    assert list((out / "dossier").glob("01-*.pdf")) and (out / "repartition.xlsx").is_file()
     assert len(list((out / "forms").glob("*.xlsx"))) == len(problem.members)
     assert colleges["snapshot"]["invitations"] == len(problem.members)
     message = (out / "outbox" / "groupement-dossier.txt").read_text()
     assert str(out / "dossier") in message
+    for result in allocation.members:  # each member is told its share and why
+        text = (out / "outbox" / f"repartition-{result.member}.txt").read_text()
+        assert format_euros(result.value) in text
+        assert all(sentence in text for sentence in result.explanation)
+        assert str(out / "membres" / f"{result.member}.xlsx") in text
 
 
 def test_shipped_example_is_never_written(colleges: dict[str, Any]) -> None:
