@@ -183,3 +183,121 @@ def greedy_is_valid(
     if share:
         return SCALE * sum(lent.values()) >= scaled_ceil(share) * sum(hours.values())
     return True
+
+
+def improve_travel(b, sol, deadline: float):
+    """Local search on travel before the last stage: move a site to a nearer member, or swap two
+    sites of the same period between two members, keeping every constraint of the model (lent
+    hours unchanged, so rules 4, 5, 8 and provider fairness are untouched; capacity, provider
+    share, dependency, fairness windows fixed by stage 2, and the social clause are re-checked
+    with the model's integers). CP-SAT then starts the travel stage from the result.
+    """
+    import time
+
+    from coop_tender.allocation.model import FAIR_SCALE, floor_times
+
+    d = b.data
+    tidx = {p: t for t, p in enumerate(d.periods)}
+    owner = {i: k for (i, k), v in sol.x.items() if v}
+    pinned = {i for i, _k in d.pins}
+    hours: dict[tuple[int, int], int] = defaultdict(int)
+    received: dict[tuple[int, int], int] = defaultdict(int)
+    value = [0] * len(d.cocs)
+    for i, k in owner.items():
+        hours[(k, tidx[d.items[i].period])] += d.items[i].hours
+        value[k] += d.values[i]
+    for (_p, k, t), h in sol.lend.items():
+        received[(k, t)] += h
+    policy = d.problem.policy
+    share = (
+        scaled_floor(policy.max_provider_share) if policy.max_provider_share is not None else None
+    )
+    dep = [
+        floor_times(policy.max_dependency, to_cents(m.annual_turnover))
+        if policy.max_dependency is not None
+        else None
+        for m in d.cocs
+    ]
+    covered = sum(value)
+    e = b.fixed.get("turnover_fairness")
+    rate = [scaled_floor(m.insertion_rate) for m in d.cocs]
+    minimum = d.problem.tender.insertion_hours_min * SCALE
+    slack = sum(rate[k] * (h - received[(k, t)]) for (k, t), h in hours.items())
+    slack += sum(scaled_floor(d.provs[p].insertion_rate) * h for (p, _k, _t), h in sol.lend.items())
+    slack -= minimum
+
+    def member_ok(k: int, t: int, new_hours: int, new_value: int) -> bool:
+        lent = received[(k, t)]
+        if new_hours > d.cap[(k, t)] + lent or lent > new_hours:
+            return False
+        if share is not None and SCALE * lent > share * new_hours:
+            return False
+        if dep[k] is not None and new_value > dep[k]:
+            return False
+        if e is not None and k < len(b.fair_windows):
+            lo, hi = b.fair_windows[k]
+            if FAIR_SCALE * e < lo * covered - FAIR_SCALE * new_value:
+                return False
+            if FAIR_SCALE * e < FAIR_SCALE * new_value - hi * covered:
+                return False
+        return True
+
+    def dist(i: int, k: int) -> int:
+        return round(d.dist_km[(i, k)] * 10)
+
+    by_member_period: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for i, k in owner.items():
+        by_member_period[(k, tidx[d.items[i].period])].add(i)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for i in sorted(owner, key=lambda i: -dist(i, owner[i])):
+            if i in pinned or time.perf_counter() > deadline:
+                continue
+            a, t, h, v = owner[i], tidx[d.items[i].period], d.items[i].hours, d.values[i]
+            for c in sorted(d.eligible[i], key=lambda c: dist(i, c)):
+                gain = dist(i, a) - dist(i, c)
+                if gain <= 0:
+                    break
+                # a move i: a -> c
+                social = (rate[c] - rate[a]) * h
+                if (
+                    slack + social >= 0
+                    and member_ok(a, t, hours[(a, t)] - h, value[a] - v)
+                    and member_ok(c, t, hours[(c, t)] + h, value[c] + v)
+                ):
+                    moves = [(i, a, c)]
+                else:  # a swap with a site j of c in the same period, nearer to a
+                    moves = []
+                    for j in by_member_period[(c, t)]:
+                        if j in pinned or a not in d.eligible[j]:
+                            continue
+                        if gain + dist(j, c) - dist(j, a) <= 0:
+                            continue
+                        hj, vj = d.items[j].hours, d.values[j]
+                        social = (rate[c] - rate[a]) * (h - hj)
+                        if (
+                            slack + social >= 0
+                            and member_ok(a, t, hours[(a, t)] - h + hj, value[a] - v + vj)
+                            and member_ok(c, t, hours[(c, t)] + h - hj, value[c] + v - vj)
+                        ):
+                            moves = [(i, a, c), (j, c, a)]
+                            break
+                if not moves:
+                    continue
+                for item_, src, dst in moves:
+                    ht, vt = d.items[item_].hours, d.values[item_]
+                    hours[(src, t)] -= ht
+                    hours[(dst, t)] += ht
+                    value[src] -= vt
+                    value[dst] += vt
+                    slack += (rate[dst] - rate[src]) * ht
+                    owner[item_] = dst
+                    by_member_period[(src, t)].discard(item_)
+                    by_member_period[(dst, t)].add(item_)
+                improved = True
+                break
+    x = {key: 0 for key in sol.x}
+    for i, k in owner.items():
+        x[(i, k)] = 1
+    return type(sol)(x=x, lend=dict(sol.lend))

@@ -277,6 +277,7 @@ class Built:
     lent_by: list[list[cp_model.IntVar]]  # provider -> its lend vars
     fair_windows: list[tuple[int, int]] = field(default_factory=list)  # co-contractor (lo, hi)
     prov_windows: list[tuple[int, int]] = field(default_factory=list)  # provider (lo, hi)
+    fixed: dict[str, int] = field(default_factory=dict)  # stage name -> value it is fixed at
 
 
 def _sum(terms: list) -> cp_model.LinearExpr:

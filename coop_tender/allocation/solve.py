@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from coop_tender.allocation.lns import improve
 from coop_tender.allocation.model import (
     DIST_UNIT_KM,
+    FAIR_SCALE,
     Built,
     build_model,
     excess_needed,
@@ -37,6 +39,8 @@ SHARE_OF_REMAINING = {
 }
 """Each stage may use this share of the time left; what a stage does not use flows on."""
 MIN_STAGE_SECONDS = 0.05
+LNS_SHARE = {"turnover_fairness": 0.5, "travel": 0.5}
+"""Share of a stage's time given to the member-neighbourhood search after the main solve."""
 
 _STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -135,6 +139,45 @@ def _partial(b: Built, sol: Solution) -> bool:
     return any(ms and i not in taken for i, ms in enumerate(b.data.eligible))
 
 
+def _worst(b: Built, name: str):
+    """For fairness, the co-contractor furthest outside its window in a solution."""
+    if name != "turnover_fairness":
+        return None
+    d = b.data
+
+    def worst(sol: Solution) -> int:
+        value = [0] * len(d.cocs)
+        for (i, k), v in sol.x.items():
+            if v:
+                value[k] += d.values[i]
+        covered = sum(value)
+        gaps = [
+            max(lo * covered - FAIR_SCALE * v, FAIR_SCALE * v - hi * covered)
+            for (lo, hi), v in zip(b.fair_windows, value, strict=True)
+        ]
+        return max(range(len(gaps)), key=gaps.__getitem__)
+
+    return worst
+
+
+def lend_only(
+    b: Built, sol: Solution, expr: cp_model.LinearExprT, seconds: float, workers: int
+) -> Solution:
+    """Re-optimise lent hours alone, sites fixed as in `sol`: a tiny model CP-SAT solves fast,
+    whose answer is a good hint for the provider-fairness stage. Returns `sol` if it fails."""
+    domains = b.model.proto.variables
+    for key, var in b.x.items():
+        domains[var.index].domain[0] = domains[var.index].domain[1] = sol.x.get(key, 0)
+    hint(b, sol)
+    solver = new_solver(seconds, workers)
+    code = solver.solve(b.model)
+    for var in b.x.values():
+        domains[var.index].domain[0], domains[var.index].domain[1] = 0, 1
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return read_solution(b, solver)
+    return sol
+
+
 @dataclass
 class Outcome:
     """What the staged solve produced, before it is turned into an Allocation."""
@@ -151,7 +194,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     When the coverage stage leaves coverable items unassigned, `reserve_partial` seconds are
     kept free for explaining why (the relaxation tests in explain.py).
     """
-    from coop_tender.allocation.hint import greedy, greedy_is_valid
+    from coop_tender.allocation.hint import greedy, greedy_is_valid, improve_travel
 
     stages: list[Stage] = []
     solution: Solution | None = None
@@ -179,8 +222,14 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         else:
             b.model.minimize(expr)
         if solution is not None:
+            if name == "travel":
+                solution = improve_travel(b, solution, time.perf_counter() + 0.2 * budget)
+            if name == "provider_fairness":
+                solution = lend_only(b, solution, expr, 0.3 * budget, workers)
             hint(b, solution)
-        solver = new_solver(budget, workers)
+        lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0
+        stage_end = time.perf_counter() + budget
+        solver = new_solver(budget * (1 - lns_share), workers)
         if n > 0 or budget < 10.0:
             # Presolve is repeated at every stage and costs seconds on large models; one pass
             # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
@@ -193,9 +242,14 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
             bound = round(solver.best_objective_bound)
+            solution = read_solution(b, solver)
+            if value != bound and lns_share:
+                solution, value = improve(
+                    b, solution, value, maximise, stage_end, workers, _worst(b, name)
+                )
+                seconds = time.perf_counter() - started
             if value != bound:  # honest: "optimal" only when the bound meets the value
                 status = "feasible"
-            solution = read_solution(b, solver)
             stages.append(
                 Stage(
                     name=name,
@@ -209,6 +263,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             # Fix the stage at the value reached before the next one.
             fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
             fixed.with_name(f"stage_{name}_fixed")
+            b.fixed[name] = value
         elif n == 0 and code == cp_model.UNKNOWN and first_ok:
             # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
             solution = first
