@@ -312,6 +312,7 @@ def collect_declarations(
     reference = reference_of(workspace)
     started = time.monotonic()
     progress = None
+    missing_before: list[str] = []
     while True:
         status = _status(workspace)
         done = len(status.invited) - len(status.missing)
@@ -341,6 +342,15 @@ def collect_declarations(
         remaining = (status.deadline - _now()).total_seconds() if status.deadline else float("inf")
         if max_wait_seconds is not None:
             remaining = min(remaining, max_wait_seconds - (time.monotonic() - started))
+        if remaining > 0 and missing_before != status.missing:
+            logger.info(
+                "En attente de %d membre(s) jusqu'au %s (vérification toutes les %.0f s) : %s.",
+                len(status.missing),
+                f"{status.deadline.astimezone():%d/%m/%Y %H:%M}" if status.deadline else "—",
+                poll_seconds,
+                status.describe_missing(),
+            )
+            missing_before = status.missing
         if remaining <= 0:
             logger.info(
                 "En attente de %d membre(s) : %s. Prochaine vérification par une nouvelle "
