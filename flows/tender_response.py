@@ -168,14 +168,26 @@ def ingest_tender(workspace: str, out: str) -> str:
 @task(name="inviter les membres")
 def create_invitations(workspace: str, out: str, portal_url: str) -> list[str]:
     """One invitation per member who has none yet (never duplicated), its message in the outbox."""
-    from coop_tender.store import Store
+    from coop_tender.portal.invite import COORDINATOR_GRACE
+    from coop_tender.store import COORDINATOR, Store
 
     ws = Workspace.open(workspace)
     deadline = ws.config.capacity_deadline
-    created = []
+    created: list[str] = []
+    if deadline is not None and deadline <= _now():
+        get_run_logger().warning("Échéance des déclarations passée : aucune nouvelle invitation.")
+        return created
     with Store(ws.store_url) as store:
         already = store.invitations()
         expires = deadline or _now() + timedelta(days=INVITATION_DAYS)
+        if COORDINATOR not in already:  # the coordinator's page: who answered, shortfalls
+            token = store.create_coordinator_token(expires + COORDINATOR_GRACE)
+            text = (
+                f"Page du coordinateur pour l'appel d'offres {ws.config.reference} (qui a "
+                f"répondu, couverture par territoire et période) :\n\n"
+                f"    {portal_url.rstrip('/')}/c/{token}\n"
+            )
+            waiting.write_outbox(Path(out), "lien-coordinateur.txt", text)
         for member in waiting.invited_members(ws):
             if member.id in already or member.declined:
                 continue

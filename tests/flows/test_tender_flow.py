@@ -35,12 +35,14 @@ def _run(workspace: Path, out: Path, **params: Any):
 
 
 def _snapshot(out: Path) -> dict[str, Any]:
-    from coop_tender.store import Store
+    from coop_tender.store import COORDINATOR, Store
     from coop_tender.workspace import Workspace
 
     ws = Workspace.open(out / "workspace")
     with Store(ws.store_url) as store:
-        invitations = [e for e in store.events(limit=10_000) if e.what == "invitation"]
+        events = [e for e in store.events(limit=10_000) if e.what == "invitation"]
+        invitations = [e for e in events if e.member_id != COORDINATOR]
+        assert len(events) - len(invitations) == 1, "one coordinator link, never two"
         reminders = sum(len(store.reminders(m.id)) for m in ws.seed_members())
     return {
         "allocation": (out / "allocation.json").read_text(),
@@ -86,6 +88,9 @@ def test_chain_writes_a_valid_allocation_and_the_dossier(colleges: dict[str, Any
     assert list((out / "dossier").glob("01-*.pdf")) and (out / "repartition.xlsx").is_file()
     assert len(list((out / "forms").glob("*.xlsx"))) == len(problem.members)
     assert colleges["snapshot"]["invitations"] == len(problem.members)
+    assert "/c/" in (out / "outbox" / "lien-coordinateur.txt").read_text()
+    invitation = next((out / "outbox").glob("invitation-*.txt")).read_text()
+    assert "http://127.0.0.1:8000/m/" in invitation
     message = (out / "outbox" / "groupement-dossier.txt").read_text()
     assert str(out / "dossier") in message
     for result in allocation.members:  # each member is told its share and why
@@ -155,3 +160,25 @@ def test_second_example_retry_from_cache_and_idempotence(name: str, tmp_path: Pa
     assert check(problem, allocation) == []
     assert all(Path(f).is_file() for f in summary["files"])
     assert snapshot["invitations"] == len(problem.members)
+
+
+def test_invitation_links_open_the_members_own_page(colleges: dict[str, Any]) -> None:
+    """The links the flow wrote into the outbox work on the portal, each for its own member."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from coop_tender.portal.app import create_app
+    from coop_tender.workspace import Workspace
+
+    out = colleges["out"]
+    ws = Workspace.open(out / "workspace")
+    names = {m.id: m.name for m in ws.seed_members()}
+    member_id = sorted(names)[0]
+    text = (out / "outbox" / f"invitation-{member_id}.txt").read_text()
+    path = re.search(r"http://127\.0\.0\.1:8000(/m/\S+)", text).group(1)
+    with TestClient(create_app(ws)) as client:
+        page = client.get(path)
+        assert page.status_code == 200
+        assert names[member_id] in page.text
+        assert client.get(path[:-3] + "xyz").status_code in (403, 404)
