@@ -36,12 +36,15 @@ def _excess(amount: float, lo: float, hi: float) -> float:
     return max(0.0, lo - amount, amount - hi)
 
 
-def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> MemberResult:
-    """Figures and sentences of one co-contractor."""
+def _cocontractor(
+    data: Data, k: int, sol, covered: int, received_by: dict, eligible: list[int]
+) -> MemberResult:
+    """Figures and sentences of one co-contractor (`eligible`: the items it may take)."""
     m, problem = data.cocs[k], data.problem
     policy = problem.policy
     tol = policy.fairness_tolerance or 0.0
-    mine = sorted(i for (i, kk), v in sol.x.items() if v and kk == k)
+    mine = sorted(i for i in eligible if sol.x.get((i, k)))
+    mine_set = set(mine)
     hours = sum(data.items[i].hours for i in mine)
     lent = sum(received_by[k].values())
     cents = sum(data.values[i] for i in mine)
@@ -61,7 +64,6 @@ def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> M
             else f" — hors de la fenêtre de {fmt_eur_cents(round(excess * 100))}."
         )
     ]
-    eligible = [i for i, ms in enumerate(data.eligible) if k in ms]
     eligible_cents = sum(data.values[i] for i in eligible)
     if eligible_cents < lo * covered:
         lines.append(
@@ -71,12 +73,9 @@ def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> M
         )
     for t, period in enumerate(data.periods):
         its = data.items_of.get((k, t), [])
-        others = [data.items[i].hours for i in its if i not in mine]
-        room = (
-            data.cap[(k, t)]
-            + received_by[k].get(t, 0)
-            - sum(data.items[i].hours for i in mine if data.items[i].period == period)
-        )
+        mine_hours = sum(data.items[i].hours for i in its if i in mine_set)
+        others = [data.items[i].hours for i in its if i not in mine_set]
+        room = data.cap[(k, t)] + received_by[k].get(t, 0) - mine_hours
         if others and room < min(others):
             used = data.cap[(k, t)] + received_by[k].get(t, 0) - room
             lines.append(
@@ -88,7 +87,7 @@ def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> M
             )
     if policy.max_dependency is not None:
         cap = floor_times(policy.max_dependency, turnover)
-        others = [data.values[i] for i in eligible if i not in mine]
+        others = [data.values[i] for i in eligible if i not in mine_set]
         if others and cap - cents < min(others):
             lines.append(
                 f"Limité par le plafond de dépendance : {fmt_eur_cents(cents)} sur "
@@ -118,12 +117,12 @@ def _cocontractor(data: Data, k: int, sol, covered: int, received_by: dict) -> M
     )
 
 
-def _provider(data: Data, p: int, sol, total_lent: int) -> MemberResult:
+def _provider(data: Data, p: int, lends_of: dict, total_lent: int) -> MemberResult:
     """Figures and sentences of one provider."""
     m, problem = data.provs[p], data.problem
     policy = problem.policy
     tol = policy.fairness_tolerance or 0.0
-    mine = {key: h for key, h in sol.lend.items() if key[0] == p and h}
+    mine = lends_of.get(p, {})
     lent = sum(mine.values())
     rate = to_cents(m.hourly_rate) if m.hourly_rate is not None else 0
     cents = lent * rate
@@ -210,8 +209,19 @@ def build_allocation(
         received_by[k][t] += h
     covered = sum(data.values[i] for i in assigned)
     total_lent = sum(sol.lend.values())
-    members = [_cocontractor(data, k, sol, covered, received_by) for k in range(len(data.cocs))]
-    members += [_provider(data, p, sol, total_lent) for p in range(len(data.provs))]
+    eligible_of: list[list[int]] = [[] for _ in data.cocs]
+    for i, ms in enumerate(data.eligible):
+        for k in ms:
+            eligible_of[k].append(i)
+    members = [
+        _cocontractor(data, k, sol, covered, received_by, eligible_of[k])
+        for k in range(len(data.cocs))
+    ]
+    lends_of: dict[int, dict] = defaultdict(dict)
+    for key, h in sol.lend.items():
+        if h:
+            lends_of[key[0]][key] = h
+    members += [_provider(data, p, lends_of, total_lent) for p in range(len(data.provs))]
     insertion = sum(r.insertion_hours for r in members)
     status = "optimal" if all(s.status == "optimal" for s in outcome.stages) else "feasible"
     total = sum(data.values)
