@@ -249,8 +249,9 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
                     b, solution, value, maximise, stage_end, workers, _worst(b, name)
                 )
                 seconds = time.perf_counter() - started
-            if value != bound:  # honest: "optimal" only when the bound meets the value
-                status = "feasible"
+            # Honest: "optimal" only when the proven bound meets the value (an integer
+            # objective whose bound rounds to it is proven, whoever found the value).
+            status = "optimal" if value == bound else "feasible"
             stages.append(
                 Stage(
                     name=name,
