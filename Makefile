@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench serve examples system-deps clean
+.PHONY: demo test lint format bench bench-quick serve stop examples system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,18 @@ format: $(STAMP)
 ## bench: the allocation benchmark (seed, x10, x40) against the greedy and HiGHS peers
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## bench-quick: the benchmark without the x40 instance
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --skip-x40
+
+## serve: the shared deployment on localhost (PostgreSQL, Prefect server + worker, deployment, portal)
+serve: $(STAMP)
+	bash scripts/serve.sh
+
+## stop: stop what `make serve` started
+stop:
+	bash scripts/stop.sh
 
 ## examples: regenerate data/examples/ from data/reference/ (deterministic)
 examples: $(STAMP)

@@ -76,7 +76,9 @@ class Workspace:
         """The tender: the notice's facts, the DQE's items, and workspace.json's additions."""
         from coop_tender.ingest import read_dqe, read_notice
 
-        tender = read_notice(str(self.path(self.config.notice)))
+        notice = self.config.notice
+        remote = notice.startswith(("http://", "https://"))
+        tender = read_notice(notice if remote else str(self.path(notice)))
         items = read_dqe(self.path(self.config.dqe)) if self.path(self.config.dqe).exists() else []
         lots = [
             lot.model_copy(update={"territory": self.config.lot_territories.get(lot.id)})
