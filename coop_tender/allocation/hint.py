@@ -194,7 +194,7 @@ def improve_travel(b, sol, deadline: float):
     """
     import time
 
-    from coop_tender.allocation.model import FAIR_SCALE, floor_times
+    from coop_tender.allocation.model import floor_times
 
     d = b.data
     tidx = {p: t for t, p in enumerate(d.periods)}
@@ -234,16 +234,16 @@ def improve_travel(b, sol, deadline: float):
             return False
         if dep[k] is not None and new_value > dep[k]:
             return False
-        if e is not None and k < len(b.fair_windows):
-            lo, hi = b.fair_windows[k]
-            if FAIR_SCALE * e < lo * covered - FAIR_SCALE * new_value:
+        if e is not None:
+            w = b.fair
+            if e < w.lo[k] * covered - w.unit * new_value:
                 return False
-            if FAIR_SCALE * e < FAIR_SCALE * new_value - hi * covered:
+            if e < w.unit * new_value - w.hi[k] * covered:
                 return False
         return True
 
     def dist(i: int, k: int) -> int:
-        return round(d.dist_km[(i, k)] * 10)
+        return b.dist[(i, k)]
 
     by_member_period: dict[tuple[int, int], set[int]] = defaultdict(set)
     for i, k in owner.items():

@@ -24,10 +24,10 @@ from coop_tender.money import to_cents
 
 SCALE = 1_000_000
 """Denominator used to make rates and shares integer in the hard rules."""
-FAIR_SCALE = 10_000
-"""Denominator of the fairness targets (a soft objective: precision 0.01 %)."""
-DIST_UNIT_KM = 0.1
-"""Travel is counted in units of 100 m."""
+FAIR_INT_LIMIT = 2**60
+"""Largest magnitude a fairness row may reach (CP-SAT works in 64-bit integers)."""
+DIST_UNIT_KM = 0.001
+"""Travel is counted in metres (each pair's distance rounded to the metre)."""
 
 COMPANY_KINDS = {MemberKind.EI, MemberKind.ETTI, MemberKind.EITI, MemberKind.OTHER}
 """Kinds to which the 480-hour rule applies when an AI lends them hours (not ACI)."""
@@ -86,34 +86,36 @@ class Data:
     pin_problems: list[str]  # French sentences: pins that cannot hold whatever the solver does
     lend_pairs: list[tuple[int, int, int]]  # (provider, co-contractor, period index)
     values: list[int]  # cents per item
-    targets: list[float]  # co-contractor target shares
-    prov_targets: list[float]  # provider target shares
+    targets: list[float]  # co-contractor target shares (display)
+    prov_targets: list[float]  # provider target shares (display)
+    shares: list[Fraction]  # co-contractor target shares, exact
+    prov_shares: list[Fraction]  # provider target shares, exact
     cap: dict[tuple[int, int], int]  # (co-contractor, period) -> hours
     pcap: dict[tuple[int, int], int]  # (provider, period) -> hours
     items_of: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (m, t) -> items
 
 
-def _targets(problem: Problem, cocs: list[Member]) -> list[float]:
-    """t_m: capacity shares, equal shares, or the policy's dict normalised (missing members: 0)."""
+def _targets(problem: Problem, cocs: list[Member]) -> list[Fraction]:
+    """t_m exactly: capacity shares, equal shares, or the policy's dict normalised (missing
+    members: 0); equal shares when every weight is 0."""
     target = problem.policy.target
     n = len(cocs)
     if n == 0:
         return []
     if target == "equal":
-        return [1.0 / n] * n
-    if target == "capacity":
-        caps = [m.total_capacity for m in cocs]
-        total = sum(caps)
-        return [c / total for c in caps] if total else [1.0 / n] * n
-    raw = [float(target.get(m.id, 0.0)) for m in cocs]
+        raw = [Fraction(1)] * n
+    elif target == "capacity":
+        raw = [Fraction(m.total_capacity) for m in cocs]
+    else:
+        raw = [exact(target.get(m.id, 0)) for m in cocs]
     total = sum(raw)
-    return [r / total for r in raw] if total else [1.0 / n] * n
+    return [r / total for r in raw] if total else [Fraction(1, n)] * n
 
 
-def _capacity_shares(members: list[Member]) -> list[float]:
-    caps = [m.total_capacity for m in members]
+def _capacity_shares(members: list[Member]) -> list[Fraction]:
+    caps = [Fraction(m.total_capacity) for m in members]
     total = sum(caps)
-    return [c / total for c in caps] if total else [0.0] * len(members)
+    return [c / total for c in caps] if total else [Fraction(0)] * len(members)
 
 
 def _why_nobody(item: WorkItem, cocs: list[Member], problem: Problem, forbidden: set) -> str:
@@ -204,6 +206,7 @@ def prepare(problem: Problem) -> Data:
         else:
             pins.append((i, coc_idx[pin.member]))
 
+    shares, prov_shares = _targets(problem, cocs), _capacity_shares(provs)
     prov_terr = [set(p.territories) for p in provs]
     lend_pairs = []
     for k, m in enumerate(cocs):
@@ -228,8 +231,10 @@ def prepare(problem: Problem) -> Data:
         pin_problems=pin_problems,
         lend_pairs=lend_pairs,
         values=[to_cents(it.value) for it in items],
-        targets=_targets(problem, cocs),
-        prov_targets=_capacity_shares(provs),
+        targets=[float(s) for s in shares],
+        prov_targets=[float(s) for s in prov_shares],
+        shares=shares,
+        prov_shares=prov_shares,
         cap={
             (k, t): m.capacity_hours.get(p, 0)
             for k, m in enumerate(cocs)
@@ -268,15 +273,16 @@ class Built:
     rules: dict[str, cp_model.IntVar]  # rule group -> enforcement literal
     covered: cp_model.IntVar  # cents of assigned items
     total_lent: cp_model.IntVar
-    turnover_excess: cp_model.IntVar  # cents
-    provider_excess: cp_model.IntVar  # hours
+    turnover_excess: cp_model.IntVar  # 1/fair.unit cents
+    provider_excess: cp_model.IntVar  # 1/prov.unit hours
     travel: cp_model.LinearExpr  # units of 100 m
     value_of: list[cp_model.LinearExpr]  # co-contractor -> cents
     hours_of: dict[tuple[int, int], cp_model.LinearExpr]  # (co-contractor, period) -> hours
     received: dict[tuple[int, int], list[cp_model.IntVar]]  # (m, t) -> lend vars into m
     lent_by: list[list[cp_model.IntVar]]  # provider -> its lend vars
-    fair_windows: list[tuple[int, int]] = field(default_factory=list)  # co-contractor (lo, hi)
-    prov_windows: list[tuple[int, int]] = field(default_factory=list)  # provider (lo, hi)
+    fair: Windows | None = None  # co-contractors' turnover windows (cents)
+    prov: Windows | None = None  # providers' lent-hours windows (hours)
+    dist: dict[tuple[int, int], int] = field(default_factory=dict)  # pair -> metres
     fixed: dict[str, int] = field(default_factory=dict)  # stage name -> value it is fixed at
 
 
@@ -454,47 +460,112 @@ def add_rule8_min_provider_share(b: Built) -> None:
     )
 
 
-def add_objective_terms(b: Built) -> None:
-    """Fairness excess variables (cents for turnover, hours for providers) and travel."""
-    d, model = b.data, b.model
-    tol = d.problem.policy.fairness_tolerance or 0.0
-    for k, share in enumerate(d.targets):
-        lo = round(share * (1 - tol) * FAIR_SCALE)
-        hi = round(share * (1 + tol) * FAIR_SCALE)
-        b.fair_windows.append((lo, hi))
-        v = b.value_of[k]
-        name = d.cocs[k].id
-        model.add(FAIR_SCALE * b.turnover_excess >= lo * b.covered - FAIR_SCALE * v).with_name(
-            f"fair_turnover_low[{name}]"
-        )
-        model.add(FAIR_SCALE * b.turnover_excess >= FAIR_SCALE * v - hi * b.covered).with_name(
-            f"fair_turnover_high[{name}]"
-        )
-    for p, share in enumerate(d.prov_targets):
-        lo = round(share * (1 - tol) * FAIR_SCALE)
-        hi = round(share * (1 + tol) * FAIR_SCALE)
-        b.prov_windows.append((lo, hi))
-        lent = _sum(b.lent_by[p])
-        name = d.provs[p].id
-        model.add(
-            FAIR_SCALE * b.provider_excess >= lo * b.total_lent - FAIR_SCALE * lent
-        ).with_name(f"fair_provider_low[{name}]")
-        model.add(
-            FAIR_SCALE * b.provider_excess >= FAIR_SCALE * lent - hi * b.total_lent
-        ).with_name(f"fair_provider_high[{name}]")
-    pairs = list(b.x.items())
-    b.travel = cp_model.LinearExpr.weighted_sum(
-        [v for _, v in pairs], [round(d.dist_km[key] / DIST_UNIT_KM) for key, _ in pairs]
+@dataclass
+class Windows:
+    """Fairness windows as integers: member j's window is [lo[j], hi[j]] / unit × total.
+
+    With `exact`, unit is the common denominator of every t_j(1 ± tol), so that the excess
+    variable (in 1/unit of a cent or an hour) is the exact worst excess of the solution. When
+    that denominator would overflow 64-bit rows, a coarser unit is used with windows rounded
+    inward (the model's excess is then an upper bound of the real one, see `real_bound`).
+    """
+
+    unit: int
+    lo: list[int]
+    hi: list[int]
+    exact: bool
+
+    def excess(self, amounts: list[int], total: int) -> int:
+        """The model's worst excess (in 1/unit) of these amounts: what the rows force."""
+        worst = 0
+        for lo, hi, v in zip(self.lo, self.hi, amounts, strict=True):
+            worst = max(worst, lo * total - self.unit * v, self.unit * v - hi * total)
+        return worst
+
+    def real_bound(self, bound: int, total_max: int) -> Fraction:
+        """A valid lower bound of the real worst excess from the model's proven bound."""
+        if self.exact:
+            return Fraction(bound, self.unit)
+        # Rounding each window end inward by < 1/unit changes a row by < total / unit.
+        return max(Fraction(0), Fraction(bound - total_max, self.unit))
+
+
+def fairness_windows(shares: list[Fraction], tol: Fraction, total_max: int) -> Windows:
+    """Integer windows for shares t_j: exact when the common denominator fits in 64 bits."""
+    los = [s * (1 - tol) for s in shares]
+    his = [s * (1 + tol) for s in shares]
+    unit = 1
+    for f in los + his:
+        unit = math.lcm(unit, f.denominator)
+    limit = FAIR_INT_LIMIT // (3 * max(total_max, 1))
+    if unit <= limit:
+        return Windows(unit, [int(f * unit) for f in los], [int(f * unit) for f in his], True)
+    unit = max(limit, 1)
+    return Windows(
+        unit,
+        [math.ceil(f * unit) for f in los],
+        [math.floor(f * unit) for f in his],
+        False,
     )
 
 
-def excess_needed(windows: list[tuple[int, int]], amounts: list[int], total: int) -> int:
-    """The smallest integer max-excess the fairness rows allow for these amounts (for hints)."""
-    worst = 0
-    for (lo, hi), v in zip(windows, amounts, strict=True):
-        worst = max(worst, -(-(lo * total - FAIR_SCALE * v) // FAIR_SCALE))
-        worst = max(worst, -(-(FAIR_SCALE * v - hi * total) // FAIR_SCALE))
+def exact_excess(shares: list[Fraction], tol: Fraction, amounts: list[int]) -> Fraction:
+    """The real worst excess of `amounts` outside [t_j(1−tol), t_j(1+tol)] × their sum."""
+    total = sum(amounts)
+    worst = Fraction(0)
+    for s, v in zip(shares, amounts, strict=True):
+        worst = max(worst, s * (1 - tol) * total - v, v - s * (1 + tol) * total)
     return worst
+
+
+def tolerance(problem: Problem) -> Fraction:
+    return exact(problem.policy.fairness_tolerance or 0)
+
+
+def add_turnover_fairness(b: Built) -> None:
+    """Objective 2: turnover_excess ≥ each co-contractor's distance outside its window.
+
+    Rows are `E ≥ lo·covered − unit·V_m` and `E ≥ unit·V_m − hi·covered` (linear because
+    `covered` is one variable); E is in 1/unit of a cent.
+    """
+    d, model = b.data, b.model
+    total = sum(d.values)
+    b.fair = w = fairness_windows(d.shares, tolerance(d.problem), total)
+    b.turnover_excess = model.new_int_var(0, w.unit * total, "turnover_excess")
+    for k, (lo, hi) in enumerate(zip(w.lo, w.hi, strict=True)):
+        v, name = b.value_of[k], d.cocs[k].id
+        model.add(b.turnover_excess >= lo * b.covered - w.unit * v).with_name(
+            f"fair_turnover_low[{name}]"
+        )
+        model.add(b.turnover_excess >= w.unit * v - hi * b.covered).with_name(
+            f"fair_turnover_high[{name}]"
+        )
+
+
+def add_provider_fairness(b: Built) -> None:
+    """Objective 3: provider_excess ≥ each provider's distance outside its lent-hours window."""
+    d, model = b.data, b.model
+    total = sum(it.hours for it in d.items)
+    b.prov = w = fairness_windows(d.prov_shares, tolerance(d.problem), total)
+    b.provider_excess = model.new_int_var(0, w.unit * total, "provider_excess")
+    for p, (lo, hi) in enumerate(zip(w.lo, w.hi, strict=True)):
+        lent, name = _sum(b.lent_by[p]), d.provs[p].id
+        model.add(b.provider_excess >= lo * b.total_lent - w.unit * lent).with_name(
+            f"fair_provider_low[{name}]"
+        )
+        model.add(b.provider_excess >= w.unit * lent - hi * b.total_lent).with_name(
+            f"fair_provider_high[{name}]"
+        )
+
+
+def add_travel(b: Built) -> None:
+    """Objective 4: total base-to-site distance, each pair rounded to the metre."""
+    d = b.data
+    pairs = list(b.x.items())
+    b.dist = {key: round(d.dist_km[key] / DIST_UNIT_KM) for key, _ in pairs}
+    b.travel = cp_model.LinearExpr.weighted_sum(
+        [v for _, v in pairs], [b.dist[k] for k, _ in pairs]
+    )
 
 
 def build_model(problem: Problem, data: Data | None = None) -> Built:
@@ -512,8 +583,8 @@ def build_model(problem: Problem, data: Data | None = None) -> Built:
         rules={},
         covered=model.new_int_var(0, total_cents, "covered_cents"),
         total_lent=model.new_int_var(0, total_hours, "total_lent_hours"),
-        turnover_excess=model.new_int_var(0, total_cents, "turnover_excess_cents"),
-        provider_excess=model.new_int_var(0, total_hours, "provider_excess_hours"),
+        turnover_excess=None,  # set by add_turnover_fairness
+        provider_excess=None,  # set by add_provider_fairness
         travel=0,
         value_of=[],
         hours_of={},
@@ -541,5 +612,7 @@ def build_model(problem: Problem, data: Data | None = None) -> Built:
     add_rule6_dependency(b)
     add_rule7_social_clause(b)
     add_rule8_min_provider_share(b)
-    add_objective_terms(b)
+    add_turnover_fairness(b)
+    add_provider_fairness(b)
+    add_travel(b)
     return b

@@ -12,25 +12,12 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from coop_tender.allocation.figures import STAGE_UNITS, exact_stage, model_value
 from coop_tender.allocation.lns import improve
-from coop_tender.allocation.model import (
-    DIST_UNIT_KM,
-    FAIR_SCALE,
-    Built,
-    build_model,
-    excess_needed,
-    prepare,
-)
+from coop_tender.allocation.model import Built, build_model, prepare
 from coop_tender.models import Allocation, Problem, Stage
 
 STAGE_NAMES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
-STAGE_UNITS = {"coverage": "€", "turnover_fairness": "€", "provider_fairness": "h", "travel": "km"}
-STAGE_SCALE = {
-    "coverage": 0.01,
-    "turnover_fairness": 0.01,
-    "provider_fairness": 1.0,
-    "travel": DIST_UNIT_KM,
-}
 SHARE_OF_REMAINING = {
     "coverage": 0.3,
     "turnover_fairness": 0.4,
@@ -127,8 +114,8 @@ def hint(b: Built, sol: Solution) -> None:
     covered, total_lent = sum(value), sum(lent)
     model.add_hint(b.covered, covered)
     model.add_hint(b.total_lent, total_lent)
-    model.add_hint(b.turnover_excess, excess_needed(b.fair_windows, value, covered))
-    model.add_hint(b.provider_excess, excess_needed(b.prov_windows, lent, total_lent))
+    model.add_hint(b.turnover_excess, b.fair.excess(value, covered))
+    model.add_hint(b.provider_excess, b.prov.excess(lent, total_lent))
     for lit in b.rules.values():
         model.add_hint(lit, 1)
 
@@ -150,10 +137,10 @@ def _worst(b: Built, name: str):
         for (i, k), v in sol.x.items():
             if v:
                 value[k] += d.values[i]
-        covered = sum(value)
+        covered, w = sum(value), b.fair
         gaps = [
-            max(lo * covered - FAIR_SCALE * v, FAIR_SCALE * v - hi * covered)
-            for (lo, hi), v in zip(b.fair_windows, value, strict=True)
+            max(lo * covered - w.unit * v, w.unit * v - hi * covered)
+            for lo, hi, v in zip(w.lo, w.hi, value, strict=True)
         ]
         return max(range(len(gaps)), key=gaps.__getitem__)
 
@@ -197,6 +184,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     from coop_tender.allocation.hint import greedy, greedy_is_valid, improve_travel
 
     stages: list[Stage] = []
+    bounds: dict[str, int | None] = {}  # stage -> the model's proven bound (None: none)
+    seconds_of: dict[str, float] = {}
     solution: Solution | None = None
     first_x, first_lend = greedy(b.data)
     first = Solution(x=first_x, lend=first_lend)
@@ -239,7 +228,6 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         code = solver.solve(b.model)
         seconds = time.perf_counter() - started
         status = _STATUS.get(code, "unknown")
-        scale = STAGE_SCALE[name]
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             value = round(solver.objective_value)
             bound = round(solver.best_objective_bound)
@@ -248,44 +236,36 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
                 solution, value = improve(
                     b, solution, value, maximise, stage_end, workers, _worst(b, name)
                 )
-                seconds = time.perf_counter() - started
-            # Honest: "optimal" only when the proven bound meets the value (an integer
-            # objective whose bound rounds to it is proven, whoever found the value).
-            status = "optimal" if value == bound else "feasible"
-            stages.append(
-                Stage(
-                    name=name,
-                    value=round(value * scale, 2),
-                    bound=round(bound * scale, 2),
-                    status=status,
-                    seconds=round(seconds, 3),
-                    unit=unit,
-                )
-            )
-            # Fix the stage at the value reached before the next one.
-            fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
-            fixed.with_name(f"stage_{name}_fixed")
-            b.fixed[name] = value
-        elif n == 0 and code == cp_model.UNKNOWN and first_ok:
+            bounds[name] = bound
+        elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
             # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
             solution = first
-            value = sum(b.data.values[i] for (i, _k), v in first_x.items() if v)
-            stages.append(
-                Stage(
-                    name=name,
-                    value=round(value * scale, 2),
-                    status="feasible",
-                    seconds=round(seconds, 3),
-                    unit=unit,
-                )
-            )
-            b.model.add(expr >= value).with_name(f"stage_{name}_fixed")
+            bounds[name] = None
+        elif solution is not None and code == cp_model.UNKNOWN:
+            bounds[name] = None  # nothing better found in time: the hint's solution stands
         else:
             stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
             if code == cp_model.INFEASIBLE and n == 0:
                 for rest in STAGE_NAMES[1:]:
                     stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
                 return Outcome(b, stages, None, True)
+            continue
+        seconds_of[name] = time.perf_counter() - started
+        # Fix the stage at the value of the solution in hand before the next one, so that
+        # later stages never worsen it (the model's integer quantity; exact, see figures.py).
+        value = model_value(b, name, solution)
+        fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
+        fixed.with_name(f"stage_{name}_fixed")
+        b.fixed[name] = value
+        stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
+    if solution is not None:
+        # Every figure is the returned solution's own, recomputed exactly.
+        stages = [
+            exact_stage(b, s.name, solution, bounds[s.name], seconds_of[s.name])
+            if s.name in bounds
+            else s
+            for s in stages
+        ]
     return Outcome(b, stages, solution, False)
 
 
