@@ -39,6 +39,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from coop_tender.files import write_atomic
+from coop_tender.ingest.dqe import COLUMNS as DQE_COLUMNS
 from coop_tender.models import Member, Period, Policy, Territory, luhn_ok
 from coop_tender.workspace import WorkspaceConfig
 
@@ -50,19 +51,7 @@ PARIS_WINTER = timezone(timedelta(hours=1))  # CET; every date below falls in wi
 FIXED_TIME = (2026, 12, 1, 0, 0, 0)  # zip entry timestamps, for byte-identical xlsx
 SIREN_PREFIX = "99999"  # fictional SIRENs: 99999 + 3 serial digits + Luhn key
 NUTS_93 = "FR106"
-DQE_HEADERS = [
-    "Lot",
-    "Site",
-    "Libellé",
-    "Territoire",
-    "Commune",
-    "Latitude",
-    "Longitude",
-    "Corps d'état",
-    "Période",
-    "Heures",
-    "Montant HT",
-]
+DQE_HEADERS = list(DQE_COLUMNS.values())
 """The DQE columns, by the exact names the ingester (coop_tender.ingest.dqe) looks for."""
 
 CENT = Decimal("0.01")

@@ -17,6 +17,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from coop_tender.files import read_model
+from coop_tender.ingest.dqe import COLUMNS as DQE_COLUMNS
 from coop_tender.models import Member, Policy
 from coop_tender.workspace import WorkspaceConfig
 
@@ -24,19 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "data" / "reference"
 EXAMPLES = REPO / "data" / "examples"
 NAMES = ["colleges-93", "est-ensemble-espaces-verts"]
-DQE_HEADERS = [
-    "Lot",
-    "Site",
-    "Libellé",
-    "Territoire",
-    "Commune",
-    "Latitude",
-    "Longitude",
-    "Corps d'état",
-    "Période",
-    "Heures",
-    "Montant HT",
-]
+DQE_HEADERS = list(DQE_COLUMNS.values())
 BBOX_93 = (48.80, 49.02, 2.28, 2.61)  # lat min, lat max, lon min, lon max of Seine-Saint-Denis
 NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",

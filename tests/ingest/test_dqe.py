@@ -10,21 +10,10 @@ from openpyxl import Workbook
 
 from coop_tender.errors import UserError
 from coop_tender.ingest import ingest, read_dqe
+from coop_tender.ingest.dqe import COLUMNS as DQE_COLUMNS
 from tests.ingest.helpers import EFORMS
 
-HEADER = [
-    "Lot",
-    "Site",
-    "Libellé",
-    "Territoire",
-    "Commune",
-    "Latitude",
-    "Longitude",
-    "Corps d'état",
-    "Période",
-    "Heures",
-    "Montant HT",
-]
+HEADER = list(DQE_COLUMNS.values())
 ROW_A = ["LOT-0000", "C-0931", "Collège Jean Moulin", "T1", "93001", 48.91, 2.38, "peinture",
          "2027-07", 420, 18500.5]  # fmt: skip
 ROW_B = ["LOT-0000", "C-0932", "Collège Iqbal Masih", "T1", "93066", 48.93, 2.35, "peinture",
