@@ -16,9 +16,9 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from coop_tender.coverage import CoverageRow
 from coop_tender.models import Allocation, Role
 from coop_tender.money import format_euros
-from flows.coverage import CoverageRow
 
 
 def artifact_key(kind: str, reference: str) -> str:

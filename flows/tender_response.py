@@ -29,12 +29,13 @@ from prefect.runtime import flow_run as runtime_flow_run
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
+from coop_tender import coverage
 from coop_tender.errors import UserError
 from coop_tender.files import write_atomic, write_model
 from coop_tender.models import Allocation, MemberResult, Problem, Role, Tender
 from coop_tender.money import format_euros
 from coop_tender.workspace import CONFIG_NAME, Workspace
-from flows import artifacts, coverage, waiting
+from flows import artifacts, waiting
 
 STORE_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm")
 INVITATION_DAYS = 60  # how long a personal link lives when the tender has no capacity deadline

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from coop_tender.coverage import coverage, shortfall_sentences
 from coop_tender.models import Member, Policy, Problem, Tender, Territory, WorkItem
-from flows.coverage import coverage, shortfall_sentences
 from flows.waiting import AnswerStatus, due_reminders
 from tests.strategies import siret_from
 

@@ -1,0 +1,87 @@
+"""Coverage of the tender's demand by the members' declared capacity, per territory and period.
+
+A plain function (no Prefect) so that it is tested alone and the flow only calls it: it tells
+the coordinator, before the solver runs, where the declared hours cannot cover the work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pydantic import BaseModel
+
+from coop_tender.models import Problem, Role
+
+
+class CoverageRow(BaseModel):
+    """Demand against declared capacity in one territory and one period (hours)."""
+
+    territory: str
+    territory_name: str
+    period: str
+    demand_hours: int
+    cocontractor_hours: int
+    provider_hours: int
+    shortfall_hours: int
+    members: list[str]
+
+    @property
+    def covered(self) -> bool:
+        return self.shortfall_hours == 0
+
+
+def coverage(problem: Problem) -> list[CoverageRow]:
+    """One row per (territory, period) with work: the hours asked and the hours declared.
+
+    Capacity counts every member serving the territory with at least one trade the work there
+    needs; a member serving several territories counts fully in each (an upper bound: the
+    solver shares it out). Providers' hours count at most `max_provider_share` of the demand,
+    as the policy caps what they may lend into a co-contractor.
+    """
+    demand: dict[tuple[str, str], int] = defaultdict(int)
+    trades: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for item in problem.tender.items:
+        demand[item.territory, item.period] += item.hours
+        trades[item.territory, item.period].add(item.trade)
+    names = {t.id: t.name for t in problem.tender.territories}
+    share = problem.policy.max_provider_share
+    rows = []
+    for (territory, period), hours in sorted(demand.items()):
+        own = lent = 0
+        who: list[str] = []
+        for m in problem.members:
+            if territory not in m.territories or not m.capacity_hours.get(period):
+                continue
+            if m.role is Role.COCONTRACTOR:
+                if not trades[territory, period] & set(m.trades):
+                    continue
+                own += m.capacity_hours[period]
+            else:
+                lent += m.capacity_hours[period]
+            who.append(m.id)
+        usable_lent = lent if share is None else min(lent, int(hours * share))
+        rows.append(
+            CoverageRow(
+                territory=territory,
+                territory_name=names.get(territory, territory),
+                period=period,
+                demand_hours=hours,
+                cocontractor_hours=own,
+                provider_hours=lent,
+                shortfall_hours=max(0, hours - own - usable_lent),
+                members=who,
+            )
+        )
+    return rows
+
+
+def shortfall_sentences(rows: list[CoverageRow]) -> list[str]:
+    """French sentences for the coordinator, one per territory and period not covered."""
+    return [
+        f"{r.territory_name}, {r.period} : {r.demand_hours} h de travaux, "
+        f"{r.cocontractor_hours} h déclarées par les cotraitants qui couvrent ce territoire"
+        f" et {r.provider_hours} h par les structures de mise à disposition — "
+        f"il manque {r.shortfall_hours} h"
+        for r in rows
+        if r.shortfall_hours
+    ]
