@@ -100,3 +100,83 @@ def improve(
             if (found > value) if maximise else (found < value):
                 sol, value = read_solution(b, solver), found
     return sol, value
+
+
+def territory_groups(b: Built) -> list[tuple[str, ...]]:
+    """Neighbourhoods for travel: each territory alone, then each pair of territories that a
+    co-contractor serves together (sites only move between members of the same territory)."""
+    d = b.data
+    terr = sorted({it.territory for it in d.items})
+    pairs = set()
+    for m in d.cocs:
+        mine = sorted(set(m.territories) & set(terr))
+        pairs.update((a, c) for n, a in enumerate(mine) for c in mine[n + 1 :])
+    return [(t,) for t in terr] + sorted(pairs)
+
+
+def _fix_outside(b: Built, sol, items: set[int]) -> list[tuple[int, int, int]]:
+    """Fix every site outside `items` to its member in `sol`, and the hours lent to members
+    that cannot take any of `items`; returns the domains to restore."""
+    variables = b.model.proto.variables
+    saved: list[tuple[int, int, int]] = []
+    free_members = {k for i in items for k in b.data.eligible[i]}
+
+    def pin(var: cp_model.IntVar, value: int) -> None:
+        dom = variables[var.index].domain
+        saved.append((var.index, dom[0], dom[1]))
+        dom[0] = dom[1] = value
+
+    for (i, k), var in b.x.items():
+        if i not in items:
+            pin(var, sol.x.get((i, k), 0))
+    for (p, k, t), var in b.lend.items():
+        if k not in free_members:
+            pin(var, sol.lend.get((p, k, t), 0))
+    return saved
+
+
+def improve_by_territory(
+    b: Built, sol, value: int, deadline: float, workers: int, seed: int = 0
+) -> tuple[object, int]:
+    """Travel LNS: free the sites of one territory (or two served together), everything else
+    fixed, and re-solve that sub-problem with CP-SAT (all rules and the fixed earlier stages
+    hold through the full model). Keeps improvements; stops when a whole round of
+    neighbourhoods brings nothing or at `deadline`. Returns (solution, model travel)."""
+    from coop_tender.allocation.solve import hint, new_solver, read_solution
+
+    rng = random.Random(seed)
+    d = b.data
+    groups = territory_groups(b)
+    items_in: dict[str, set[int]] = {}
+    for i, it in enumerate(d.items):
+        if d.eligible[i]:
+            items_in.setdefault(it.territory, set()).add(i)
+    stale = 0
+    while stale < len(groups):
+        order = groups[:]
+        rng.shuffle(order)
+        for group in order:
+            left = deadline - time.perf_counter()
+            if left < 0.05:
+                return sol, value
+            items = set().union(*(items_in.get(t, set()) for t in group))
+            if not items:
+                stale += 1
+                continue
+            saved = _fix_outside(b, sol, items)
+            hint(b, sol)
+            solver = new_solver(min(left, 2.0), workers)
+            solver.parameters.max_presolve_iterations = 1
+            code = solver.solve(b.model)
+            _restore(b, saved)
+            found = round(solver.objective_value) if code in _SOLVED else value
+            if found < value:
+                sol, value, stale = read_solution(b, solver), found, 0
+            else:
+                stale += 1
+            if stale >= len(groups):
+                break
+    return sol, value
+
+
+_SOLVED = (cp_model.OPTIMAL, cp_model.FEASIBLE)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from coop_tender.allocation.figures import STAGE_UNITS, exact_stage, model_value
-from coop_tender.allocation.lns import improve
+from coop_tender.allocation.lns import improve, improve_by_territory
 from coop_tender.allocation.model import Built, build_model, prepare
 from coop_tender.models import Allocation, Problem, Stage
 
@@ -165,6 +165,34 @@ def lend_only(
     return sol
 
 
+def fix_stage(b: Built, name: str, value: int) -> None:
+    """Keep a stage at the value reached: later stages may not worsen it.
+
+    Coverage is fixed to exactly the covered value (no later stage needs more), which makes
+    the fairness rows two-term; turnover fairness at E* then reads, exactly, "each
+    co-contractor's value within [lo_m·C − E*, hi_m·C + E*] / unit", added as plain bounds on
+    its value (the same set of solutions, much easier for CP-SAT than the scaled rows).
+    """
+    b.fixed[name] = value
+    if name == "coverage":
+        _set_domain(b, b.covered, value, value)
+        return
+    expr, maximise = _objective(b, name)
+    fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
+    fixed.with_name(f"stage_{name}_fixed")
+    if name == "turnover_fairness" and "coverage" in b.fixed:
+        w, covered = b.fair, b.fixed["coverage"]
+        with_sites = {k for _i, k in b.x}
+        for k, m in enumerate(b.data.cocs):
+            if k not in with_sites:
+                continue
+            low = -((value - w.lo[k] * covered) // w.unit)  # ceil((lo·C − E*) / unit)
+            high = (value + w.hi[k] * covered) // w.unit
+            b.model.add_linear_constraint(b.value_of[k], max(low, 0), high).with_name(
+                f"stage_turnover_window[{m.id}]"
+            )
+
+
 @dataclass
 class Outcome:
     """What the staged solve produced, before it is turned into an Allocation."""
@@ -232,7 +260,9 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             value = round(solver.objective_value)
             bound = round(solver.best_objective_bound)
             solution = read_solution(b, solver)
-            if value != bound and lns_share:
+            if value != bound and lns_share and name == "travel":
+                solution, value = improve_by_territory(b, solution, value, stage_end, workers)
+            elif value != bound and lns_share:
                 solution, value = improve(
                     b, solution, value, maximise, stage_end, workers, _worst(b, name)
                 )
@@ -254,9 +284,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         # Fix the stage at the value of the solution in hand before the next one, so that
         # later stages never worsen it (the model's integer quantity; exact, see figures.py).
         value = model_value(b, name, solution)
-        fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
-        fixed.with_name(f"stage_{name}_fixed")
-        b.fixed[name] = value
+        fix_stage(b, name, value)
         stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
     if solution is not None:
         # Every figure is the returned solution's own, recomputed exactly.
