@@ -1,13 +1,15 @@
 """The MIP peer: the same allocation model in HiGHS (highspy), the same four lexicographic stages.
 
-Binary x[i,m] on eligible (site, co-contractor) pairs, integer lent hours y[p,m,t], the hard rules
-1–8 as rows, money in cents. Each stage optimises one objective, then fixes it at the value found
-(a row) before the next; the incumbent is passed on as a warm start. The total time budget is
-shared by the stages as the solver does: each stage may use the time the previous ones left.
+Binary x[i,m] on eligible (site, co-contractor) pairs, integer lent hours y[p,m,t], the hard
+rules 1–8 as rows without big-M, money in cents. Each stage optimises one objective, then
+fixes it at the value found (a column bound) before the next. Stage 1 starts from the greedy's
+solution when the checker finds it valid, each later stage from the previous one's. The total
+budget is shared by the stages as our solver shares it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +27,11 @@ from coop_tender.money import to_cents
 
 INF = highspy.kHighsInf
 STAGES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
-SLICE = (0.7, 0.4, 0.5, 1)  # share of the time left that each stage may use
+# Share of the time left that each stage may use: the same as our solver's SHARE_OF_REMAINING
+# (coop_tender/allocation/solve.py), travel taking the rest.
+SLICE = (0.3, 0.4, 0.35, 1.0)
+TAIL = 0.08  # share of the budget kept back: HiGHS overshoots its time limit a little
+GRACE = 0.3  # seconds past a time limit before we stop waiting for HiGHS
 
 
 @dataclass
@@ -183,84 +189,186 @@ def build(problem: Problem) -> tuple[highspy.Highs, dict]:
         for (i, m), col in x.items()
     }
     objectives = {
-        "coverage": {col: -to_cents(items[i].value) for (i, _), col in x.items()},
+        "coverage": {covered: -1.0},  # C = Σ v x by its row: one column, not a dense objective
         "turnover_fairness": {z: 1.0},
         "provider_fairness": {w: 1.0},
         "travel": travel,
     }
-    return h, {"x": x, "y": y, "n": n, "objectives": objectives, "pairs": len(x)}
+    # Each stage's value is then fixed by a bound on its one column (no dense extra row).
+    fixes = {"coverage": covered, "turnover_fairness": z, "provider_fairness": w}
+    return h, {"x": x, "y": y, "n": n, "objectives": objectives, "fix": fixes, "pairs": len(x)}
 
 
-def solve(problem: Problem, time_limit: float = 60.0) -> Allocation:
-    """The four stages in HiGHS within `time_limit` seconds in all; an honest Allocation."""
-    start = time.perf_counter()
-    h, cols = build(problem)
+def configure(h: highspy.Highs, threads: int = 2) -> None:
+    """Options of a fair, exact MIP: exact gap 0, presolve on, both cores, a fixed seed."""
+    for option, value in {
+        "output_flag": False,
+        "mip_rel_gap": 0.0,
+        "mip_abs_gap": 1e-6,
+        "presolve": "on",
+        "threads": threads,
+        "random_seed": 0,
+    }.items():
+        h.setOptionValue(option, value)
+
+
+class Deadline:
+    """Interrupts HiGHS at a wall-clock deadline: its own time limit is not checked during the
+    root node's cut loop, which overran it by minutes on the ×10 fairness stage."""
+
+    def __init__(self, h: highspy.Highs) -> None:
+        self.at = float("inf")
+        h.cbMipInterrupt += self.check
+        h.cbSimplexInterrupt += self.check
+
+    def check(self, event: object) -> None:
+        # Always set the flag: HiGHS keeps it between runs, so it must be cleared too.
+        event.interrupt(time.perf_counter() > self.at)  # type: ignore[attr-defined]
+
+
+def mip_start(problem: Problem, cols: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The greedy's decisions as a sparse start (x and y only), if the checker finds no fault.
+
+    HiGHS completes a sparse start by solving the LP with the integer columns fixed, which gives
+    the continuous columns (covered value, fairness excesses). A start that breaks a rule (the
+    greedy ignores the social clause) would be rejected anyway, so it is not given.
+    """
+    from bench.greedy import solve as greedy_solve
+    from coop_tender.checker import check
+
+    allocation = greedy_solve(problem)
+    if check(problem, allocation):
+        return None
+    values = {c: 0.0 for c in cols["x"].values()} | {c: 0.0 for c in cols["y"].values()}
+    for a in allocation.assignments:
+        col = cols["x"].get((a.item, a.member))
+        if col is None:
+            return None
+        values[col] = 1.0
+    for ph in allocation.provider_hours:
+        col = cols["y"].get((ph.provider, ph.member, ph.period))
+        if col is None:
+            return None
+        values[col] += ph.hours
+    index = np.array(sorted(values), dtype=np.int32)
+    return index, np.array([values[c] for c in index.tolist()])
+
+
+UNIT = {"coverage": "€", "turnover_fairness": "€", "provider_fairness": "h", "travel": "km"}
+SCALE = {"coverage": -100, "turnover_fairness": 100, "provider_fairness": 1, "travel": 1}
+
+
+def _value(cols: dict, name: str, solution: list[float]) -> float:
+    """A stage's objective at a solution, in the stage's unit."""
+    return sum(v * solution[c] for c, v in cols["objectives"][name].items()) / SCALE[name]
+
+
+def _stages(
+    h: highspy.Highs,
+    cols: dict,
+    first: tuple[np.ndarray, np.ndarray] | None,
+    start: float,
+    time_limit: float,
+    progress: _Progress,
+) -> None:
+    """The four lexicographic stages; each finished stage is recorded in `progress`."""
+    deadline = Deadline(h)
     n = cols["n"]
-    stages: list[Stage] = []
-    solution = None
+    stages = progress.stages
+    solution: list[float] | None = None
     for k, name in enumerate(STAGES):
-        left = time_limit - (time.perf_counter() - start)
+        left = time_limit * (1 - TAIL) - (time.perf_counter() - start)
         if left <= 0.05 or (k > 0 and solution is None):
             stages.append(Stage(name=name, status="skipped"))
             continue
         h.setOptionValue("time_limit", max(0.05, left * SLICE[k]))
+        deadline.at = time.perf_counter() + max(0.05, left * SLICE[k]) + GRACE
         costs = np.zeros(n)
         for c, v in cols["objectives"][name].items():
             costs[c] = v
         h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
         if solution is not None:
             h.setSolution(n, np.arange(n, dtype=np.int32), np.array(solution))
+        elif first is not None:
+            h.setSolution(len(first[0]), first[0], first[1])
         t0 = time.perf_counter()
+        progress.running, progress.since = name, t0
         h.run()
+        progress.running = None
         seconds = time.perf_counter() - t0
         status = h.getModelStatus()
         info = h.getInfo()
-        has_solution = info.primal_solution_status == 2
-        if not has_solution:
+        if info.primal_solution_status != 2:
+            infeasible = status == highspy.HighsModelStatus.kInfeasible
             stages.append(
-                Stage(
-                    name=name,
-                    status="infeasible"
-                    if status == highspy.HighsModelStatus.kInfeasible
-                    else "unknown",
-                    seconds=seconds,
-                )
+                Stage(name=name, status="infeasible" if infeasible else "unknown", seconds=seconds)
             )
             if k == 0:
-                break
+                return
             continue
         solution = list(h.getSolution().col_value)
+        progress.solution = solution
         value, bound = info.objective_function_value, info.mip_dual_bound
-        sign = -1 if name == "coverage" else 1
         stages.append(
             Stage(
                 name=name,
-                value=sign
-                * value
-                / (100 if name != "travel" and name != "provider_fairness" else 1),
-                bound=sign
-                * bound
-                / (100 if name != "travel" and name != "provider_fairness" else 1),
+                value=value / SCALE[name],
+                bound=bound / SCALE[name],
                 status="optimal" if status == highspy.HighsModelStatus.kOptimal else "feasible",
                 seconds=seconds,
-                unit={
-                    "coverage": "€",
-                    "turnover_fairness": "€",
-                    "provider_fairness": "h",
-                    "travel": "km",
-                }[name],
+                unit=UNIT[name],
             )
         )
-        # Fix this stage's objective at the value found before the next stage.
-        terms = cols["objectives"][name]
-        slack = abs(value) * 1e-9 + 1e-6
-        h.addRow(
-            -INF,
-            value + slack,
-            len(terms),
-            np.array(list(terms), dtype=np.int32),
-            np.array([float(v) for v in terms.values()]),
+        # Fix this stage's value before the next (lexicographic), as a bound on its column:
+        # covered ≥ C*, z ≤ Z*, w ≤ W*. Travel is last and needs no fixing.
+        if name in cols["fix"]:
+            col, slack = cols["fix"][name], abs(value) * 1e-9 + 1e-6
+            if name == "coverage":
+                h.changeColBounds(col, -value - slack, INF)
+            else:
+                h.changeColBounds(col, 0, value + slack)
+
+
+@dataclass
+class _Progress:
+    """What the stage thread has done so far, read by `solve` if HiGHS overruns."""
+
+    stages: list[Stage] = field(default_factory=list)
+    solution: list[float] | None = None
+    running: str | None = None
+    since: float = 0.0
+
+
+def solve(problem: Problem, time_limit: float = 60.0, threads: int = 2) -> Allocation:
+    """The four stages in HiGHS within `time_limit` seconds in all; an honest Allocation.
+
+    Stage 1 starts from the greedy's solution when it respects the rules; each later stage
+    starts from the previous stage's solution, which stays feasible once that stage's value is
+    fixed, so every stage has an incumbent from its first second. HiGHS does not check its time
+    limit (nor our interrupt) inside its root rounding heuristic, which ran for minutes at ×10:
+    the stages therefore run in a thread, and at the budget (plus GRACE) the stage still running
+    is reported as stopped, with the incumbent it started from and no bound.
+    """
+    start = time.perf_counter()
+    h, cols = build(problem)
+    configure(h, threads)
+    first = mip_start(problem, cols)
+    progress = _Progress()
+    worker = threading.Thread(
+        target=_stages, args=(h, cols, first, start, time_limit, progress), daemon=True
+    )
+    worker.start()
+    worker.join(max(0.0, time_limit - (time.perf_counter() - start)) + GRACE)
+    stages, solution = list(progress.stages), progress.solution
+    if worker.is_alive() and progress.running is not None:
+        name = progress.running
+        value = None if solution is None else _value(cols, name, solution)
+        status = "unknown" if solution is None else "feasible"
+        seconds = time.perf_counter() - progress.since
+        stages.append(
+            Stage(name=name, status=status, value=value, seconds=seconds, unit=UNIT[name])
         )
+        stages += [Stage(name=n, status="skipped") for n in STAGES[len(stages) :]]
     if solution is None:
         return allocation_from(problem, {}, [], "infeasible", stages, "highs")
     owner = {i: m for (i, m), c in cols["x"].items() if solution[c] > 0.5}

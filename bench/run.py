@@ -14,12 +14,14 @@ import inspect
 import io
 import json
 import multiprocessing
+import os
 import platform
 import pstats
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench import greedy
@@ -141,25 +143,35 @@ def run_instance(name: str, time_limit: float, profile: bool) -> dict:
     return result
 
 
-def _highs(problem: Problem, time_limit: float) -> tuple[Allocation, float]:
-    """The HiGHS peer, timed inside the child process (imports excluded)."""
+def _highs(problem: Problem, time_limit: float, conn: Connection) -> None:
+    """The HiGHS peer in the child, timed there (imports excluded); sends (allocation, seconds)."""
     from bench import highs_peer
 
     t0 = time.perf_counter()
     allocation = highs_peer.solve(problem, time_limit)
-    return allocation, time.perf_counter() - t0
+    conn.send((allocation, time.perf_counter() - t0))
+    conn.close()
 
 
 def highs_isolated(problem: Problem, time_limit: float) -> tuple[Allocation, float]:
-    """Run the HiGHS peer in a fresh child process, while this one waits.
+    """Run the HiGHS peer in a fresh child process, while this one waits, then kill the child.
 
     ortools and highspy both ship a `libhighs.so.1` of different versions: in one process the
     second to load resolves its symbols against the first's copy and fails to import. So the
-    peer runs alone in a spawned child (same machine, same budget, one after the other).
+    peer runs alone in a spawned child (same machine, same budget, one after the other). The
+    child is killed once it has answered: a HiGHS stage that overran its time limit may still
+    be computing in a thread there, and must not steal CPU from the next method.
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        return pool.submit(_highs, problem, time_limit).result()
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_highs, args=(problem, time_limit, send))
+    child.start()
+    send.close()
+    try:
+        return receive.recv()
+    finally:
+        child.kill()
+        child.join()
 
 
 def profiled(call: Callable[[], object]) -> str:
@@ -182,6 +194,10 @@ def ratios(methods: dict) -> dict:
     out["greedy_over_ours_excess"] = float(theirs / mine) if mine else ("inf" if theirs else 1.0)
     if ours["travel_km"] and methods["highs"]["travel_km"]:
         out["highs_over_ours_travel"] = round(methods["highs"]["travel_km"] / ours["travel_km"], 4)
+    for method in ("ours", "highs"):
+        travel = [s for s in methods[method]["stages"] if s["name"] == "travel"]
+        if travel and travel[0]["gap"] is not None:
+            out[f"{method}_travel_gap"] = travel[0]["gap"]
     return out
 
 
@@ -193,14 +209,45 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
 
 
-def markdown(results: list[dict], machine: str) -> str:
-    """The results as Markdown tables: one summary, one per-stage."""
+def readme_table(results: list[dict]) -> list[str]:
+    """One row per instance: the figures the issue's targets are about."""
+    lines = [
+        "| instance | budget | ours: time | coverage | worst fairness excess: ours "
+        "(greedy / ours) | travel: ours (HiGHS / ours) | travel gap to our bound | violations |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ours, q = r["methods"].get("ours"), r.get("ratios", {})
+        if not ours:
+            continue
+        excess = q.get("greedy_over_ours_excess")
+        shown = excess if isinstance(excess, str) else _fmt(excess, 1) + " ×"
+        violations = sum(m["violations"] for m in r["methods"].values())
+        lines.append(
+            f"| {r['instance']} ({r['items']} sites) | {r['time_limit']:g} s "
+            f"| {_fmt(ours['seconds'], 1)} s | {_pct(ours['coverage'])} "
+            f"| {_fmt(float(ours['worst_excess']), 0)} € ({shown}) "
+            f"| {_fmt(ours['travel_km'], 0)} km ({_fmt(q.get('highs_over_ours_travel'), 2)} ×) "
+            f"| {_pct(q.get('ours_travel_gap'))} | {violations} |"
+        )
+    return lines
+
+
+def markdown(results: list[dict], machine: str, when: str, load: str) -> str:
+    """The results as Markdown tables: the README row per instance, a summary, per-stage."""
     lines = [
         "# Allocation benchmark results",
         "",
-        f"Machine: {machine}. Same time budget for CP-SAT (ours) and HiGHS (HiGHS runs in",
-        "a child process, see docs/performance.md). Every figure below is recomputed from the",
-        "allocation (checker, fairness excess, travel), not taken from the method's own report.",
+        f"Run {when} on {machine}; load average before the run: {load}.",
+        "Same time budget for CP-SAT (ours) and HiGHS (HiGHS runs in a child process, see",
+        "docs/performance.md). Every figure below is recomputed from the allocation (checker,",
+        "fairness excess, travel), not taken from the method's own report.",
+        "",
+        "## README table",
+        "",
+        *readme_table(results),
+        "",
+        "## All methods",
         "",
         "| instance | sites | members | eligible pairs | build (s) | method | time (s) | status "
         "| coverage | worst fairness excess (€) | travel (km) | violations |",
@@ -234,16 +281,18 @@ def markdown(results: list[dict], machine: str) -> str:
         "",
         "## Ratios",
         "",
-        "| instance | greedy / ours worst excess | HiGHS / ours travel |",
+        "| instance | greedy / ours worst excess | HiGHS / ours travel | travel gap: ours "
+        "| travel gap: HiGHS |",
     ]
-    lines.append("|---|---|---|")
+    lines.append("|---|---|---|---|---|")
     for r in results:
         q = r.get("ratios", {})
         excess = q.get("greedy_over_ours_excess")
         shown = excess if isinstance(excess, str) else _fmt(excess, 1) + " ×"
         lines.append(
             f"| {r['instance']} | {shown if excess is not None else '–'} "
-            f"| {_fmt(q.get('highs_over_ours_travel'), 4)} |"
+            f"| {_fmt(q.get('highs_over_ours_travel'), 4)} | {_pct(q.get('ours_travel_gap'))} "
+            f"| {_pct(q.get('highs_travel_gap'))} |"
         )
     samples = [
         (r["instance"], method, v)
@@ -271,17 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     if our_solver() is None:
         print("coop_tender.allocation.solve is not available yet: peers only.")
     machine = f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
     results = []
     for name in names:
         budget = args.time_limit or BUDGET[name]
         print(f"… {name} (budget {budget:g} s)", flush=True)
         results.append(run_instance(name, budget, args.profile))
-    table = markdown(results, machine)
+    table = markdown(results, machine, when, load)
     write_atomic(args.out / "results.md", table)
-    write_atomic(
-        args.out / "results.json",
-        json.dumps({"machine": machine, "results": results}, indent=2, ensure_ascii=False),
-    )
+    document = {"machine": machine, "run_at": when, "load_before": load, "results": results}
+    write_atomic(args.out / "results.json", json.dumps(document, indent=2, ensure_ascii=False))
     print(table)
     for r in results:
         for label, text in r.get("profile", {}).items():
@@ -290,8 +339,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
