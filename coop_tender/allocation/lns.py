@@ -102,16 +102,24 @@ def improve(
     return sol, value
 
 
-def territory_groups(b: Built) -> list[tuple[str, ...]]:
-    """Neighbourhoods for travel: each territory alone, then each pair of territories that a
-    co-contractor serves together (sites only move between members of the same territory)."""
+def territory_groups(b: Built) -> list[list[tuple[tuple[str, str], ...]]]:
+    """Neighbourhoods for travel, as sets of (territory, period) keys, by growing level: one
+    territory in one period; two territories a co-contractor serves together, same period;
+    one territory over all periods; two such territories over all periods (sites only move
+    between members of their territory, and capacities are per period)."""
     d = b.data
     terr = sorted({it.territory for it in d.items})
     pairs = set()
     for m in d.cocs:
         mine = sorted(set(m.territories) & set(terr))
         pairs.update((a, c) for n, a in enumerate(mine) for c in mine[n + 1 :])
-    return [(t,) for t in terr] + sorted(pairs)
+    pairs_sorted = sorted(pairs)
+    return [
+        [((t, p),) for t in terr for p in d.periods],
+        [((a, p), (c, p)) for a, c in pairs_sorted for p in d.periods],
+        [tuple((t, p) for p in d.periods) for t in terr],
+        [tuple((t, p) for t in pair for p in d.periods) for pair in pairs_sorted],
+    ]
 
 
 def _fix_outside(b: Built, sol, items: set[int]) -> list[tuple[int, int, int]]:
@@ -138,44 +146,43 @@ def _fix_outside(b: Built, sol, items: set[int]) -> list[tuple[int, int, int]]:
 def improve_by_territory(
     b: Built, sol, value: int, deadline: float, workers: int, seed: int = 0
 ) -> tuple[object, int]:
-    """Travel LNS: free the sites of one territory (or two served together), everything else
+    """Travel LNS: free the sites of one neighbourhood of `territory_groups`, everything else
     fixed, and re-solve that sub-problem with CP-SAT (all rules and the fixed earlier stages
-    hold through the full model). Keeps improvements; stops when a whole round of
-    neighbourhoods brings nothing or at `deadline`. Returns (solution, model travel)."""
+    hold through the full model). Keeps improvements; moves to larger neighbourhoods when a
+    whole round brings nothing; stops when the largest bring nothing or at `deadline`.
+    Returns (solution, model travel)."""
     from coop_tender.allocation.solve import hint, new_solver, read_solution
 
     rng = random.Random(seed)
     d = b.data
-    groups = territory_groups(b)
-    items_in: dict[str, set[int]] = {}
+    levels = [level for level in territory_groups(b) if level]
+    items_in: dict[tuple[str, str], set[int]] = {}
     for i, it in enumerate(d.items):
         if d.eligible[i]:
-            items_in.setdefault(it.territory, set()).add(i)
-    stale = 0
-    while stale < len(groups):
-        order = groups[:]
+            items_in.setdefault((it.territory, it.period), set()).add(i)
+    level = 0
+    while level < len(levels):
+        order = levels[level][:]
         rng.shuffle(order)
+        improved = False
         for group in order:
             left = deadline - time.perf_counter()
             if left < 0.05:
                 return sol, value
-            items = set().union(*(items_in.get(t, set()) for t in group))
+            items = set().union(*(items_in.get(key, set()) for key in group))
             if not items:
-                stale += 1
                 continue
             saved = _fix_outside(b, sol, items)
             hint(b, sol)
-            solver = new_solver(min(left, 2.0), workers)
+            solver = new_solver(min(left, 1.0), workers)
             solver.parameters.max_presolve_iterations = 1
             code = solver.solve(b.model)
             _restore(b, saved)
             found = round(solver.objective_value) if code in _SOLVED else value
             if found < value:
-                sol, value, stale = read_solution(b, solver), found, 0
-            else:
-                stale += 1
-            if stale >= len(groups):
-                break
+                sol, value, improved = read_solution(b, solver), found, True
+        # A round without improvement: try larger neighbourhoods; after one, small ones again.
+        level = 0 if improved and level > 0 else level + (not improved)
     return sol, value
 
 

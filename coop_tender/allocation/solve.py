@@ -26,7 +26,7 @@ SHARE_OF_REMAINING = {
 }
 """Each stage may use this share of the time left; what a stage does not use flows on."""
 MIN_STAGE_SECONDS = 0.05
-LNS_SHARE = {"turnover_fairness": 0.5, "travel": 0.5}
+LNS_SHARE = {"turnover_fairness": 0.5, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 
 _STATUS = {
