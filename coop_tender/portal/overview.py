@@ -1,8 +1,22 @@
 """What the coordinator's page shows: who answered, what is wrong, capacity against demand.
 
-Capacity per territory and period counts each member's hours for a period in every territory it
-serves (a member serving two territories can work in either): it is what *could* go there, an
-upper bound. The per-period line counts each member once, so a shortfall there is certain.
+Capacity against demand uses the flow's definition, `coop_tender.coverage.coverage_rows`, so the
+page and the flow's coverage check never disagree. Only members that do not decline count. In a
+territory and period with work, the capacity shown is what coverage counts as usable there:
+the hours of the co-contractors serving the territory with at least one trade that work needs,
+plus the providers' hours serving it, capped at the policy's `max_provider_share` of the demand
+(policy.json, else the `Policy` default); the shortfall is coverage's `shortfall_hours`. A
+member serving several territories counts fully in each: a cell's capacity is an upper bound.
+A cell without work shows 0 / 0 (nothing there needs or uses hours).
+
+The per-period line counts each member once: the co-contractors and providers that count in at
+least one cell of the period, providers' hours capped by the sum of the cells' usable provider
+hours. Its shortfall is the larger of demand minus that capacity and the sum of the cells'
+shortfalls (hours free in one territory do not fill another's gap), so it is certain.
+
+When the tender cannot be read, demand is unknown (None) and so are the trades and the cap:
+the capacity shown is then every declared hour of the members serving the territory (per
+period: of every member), with no shortfall.
 """
 
 from __future__ import annotations
@@ -10,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from coop_tender.models import Member, Role, Tender
+from coop_tender.coverage import CoverageRow, coverage_rows
+from coop_tender.errors import UserError
+from coop_tender.models import Member, Policy, Role, Tender
 from coop_tender.store import Invitation, Store
 from coop_tender.workspace import Workspace
 
@@ -27,12 +43,11 @@ class MemberRow:
 
 @dataclass
 class Cell:
+    """Hours that count against the demand (None: tender unreadable) and the hours missing."""
+
     capacity: int
     demand: int | None
-
-    @property
-    def shortfall(self) -> int:
-        return max(0, (self.demand or 0) - self.capacity)
+    shortfall: int = 0
 
 
 @dataclass
@@ -42,6 +57,7 @@ class Totals:
     cells: dict[tuple[str, str], Cell]
     per_period: dict[str, Cell]
     tender_error: str | None
+    policy_error: str | None = None
 
 
 def all_members(workspace: Workspace, store: Store) -> dict[str, Member]:
@@ -128,27 +144,75 @@ def read_tender(workspace: Workspace) -> tuple[Tender | None, str | None]:
         return None, f"l'avis ou le DQE ne peut pas être lu ({exc}) : la demande n'est pas affichée"
 
 
+def provider_share(workspace: Workspace) -> tuple[float | None, str | None]:
+    """The policy's `max_provider_share`, or the `Policy` default and why when unreadable."""
+    try:
+        return workspace.policy().max_provider_share, None
+    except UserError as exc:
+        share = Policy().max_provider_share
+        cap = (
+            "pas de plafond pour les heures mises à disposition"
+            if share is None
+            else f"heures mises à disposition plafonnées à {share * 100:g}\u202f% de la demande"
+        )
+        return share, f"les règles du groupement ne peuvent pas être lues ({exc}) : {cap}"
+
+
 def totals(
     workspace: Workspace, members: list[Member], tender: Tender | None, error: str | None = None
 ) -> Totals:
-    """Declared capacity per territory and period against the tender's demand (if readable)."""
+    """Capacity per territory and period against the tender's demand, as coverage counts it."""
     config = workspace.config
     territories = [(t.id, t.name) for t in config.territories]
     periods = [(p.id, p.label or p.id) for p in config.periods]
     active = [m for m in members if not m.declined]
-    cells: dict[tuple[str, str], Cell] = {}
-    for t, _ in territories:
-        for p, _ in periods:
-            capacity = sum(m.capacity_hours.get(p, 0) for m in active if t in m.territories)
-            demand = None
-            if tender is not None:
-                demand = sum(i.hours for i in tender.items if i.territory == t and i.period == p)
-            cells[t, p] = Cell(capacity, demand)
-    per_period = {
-        p: Cell(
-            sum(m.capacity_hours.get(p, 0) for m in active),
-            None if tender is None else sum(i.hours for i in tender.items if i.period == p),
-        )
+    if tender is None:
+        return Totals(territories, periods, *_declared_only(active, territories, periods), error)
+    share, policy_error = provider_share(workspace)
+    rows = coverage_rows(tender, active, share)
+    by_cell = {(r.territory, r.period): r for r in rows}
+    cells = {
+        (t, p): _cell(by_cell[t, p]) if (t, p) in by_cell else Cell(0, 0)
+        for t, _ in territories
         for p, _ in periods
     }
-    return Totals(territories, periods, cells, per_period, error)
+    per_period = {
+        p: _period_cell([r for r in rows if r.period == p], active, p) for p, _ in periods
+    }
+    return Totals(territories, periods, cells, per_period, error, policy_error)
+
+
+def _cell(row: CoverageRow) -> Cell:
+    return Cell(row.capacity_hours, row.demand_hours, row.shortfall_hours)
+
+
+def _period_cell(rows: list[CoverageRow], members: list[Member], period: str) -> Cell:
+    """One period over every territory, each member counted once (see the module docstring)."""
+    counted = {i for r in rows for i in r.members}
+    own = lent = 0
+    for m in members:
+        if m.id in counted:
+            hours = m.capacity_hours.get(period, 0)
+            if m.role is Role.COCONTRACTOR:
+                own += hours
+            else:
+                lent += hours
+    capacity = own + min(lent, sum(r.usable_provider_hours for r in rows))
+    demand = sum(r.demand_hours for r in rows)
+    gaps = sum(r.shortfall_hours for r in rows)
+    return Cell(capacity, demand, max(demand - capacity, gaps, 0))
+
+
+def _declared_only(
+    members: list[Member], territories: list[tuple[str, str]], periods: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], Cell], dict[str, Cell]]:
+    """Without a tender: every declared hour, demand unknown (no trade to match, no cap)."""
+    cells = {
+        (t, p): Cell(sum(m.capacity_hours.get(p, 0) for m in members if t in m.territories), None)
+        for t, _ in territories
+        for p, _ in periods
+    }
+    per_period = {
+        p: Cell(sum(m.capacity_hours.get(p, 0) for m in members), None) for p, _ in periods
+    }
+    return cells, per_period

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from coop_tender.coverage import coverage, shortfall_sentences
+from coop_tender.coverage import coverage, coverage_rows, shortfall_sentences
 from coop_tender.models import Member, Policy, Problem, Tender, Territory, WorkItem
 from flows.waiting import AnswerStatus, due_reminders
 from tests.strategies import siret_from
@@ -73,6 +73,26 @@ def test_coverage_counts_demand_and_capacity_per_territory_and_period() -> None:
     assert (b.cocontractor_hours, b.provider_hours, b.shortfall_hours) == (100, 1000, 200)
     assert b.members == ["m2", "m3"]
     assert rows["B", "p2"].shortfall_hours == 0
+
+
+def test_coverage_rows_need_no_problem_and_cap_providers_only_with_a_share() -> None:
+    problem = _problem()
+    rows = coverage_rows(problem.tender, problem.members, 0.25)
+    assert rows == coverage(problem)
+    b = {(r.territory, r.period): r for r in rows}["B", "p1"]
+    assert (b.usable_provider_hours, b.capacity_hours) == (100, 200)
+    # No cap: the provider's 1000 h all count and B p1 is covered.
+    uncapped = {
+        (r.territory, r.period): r for r in coverage_rows(problem.tender, problem.members, None)
+    }
+    assert (uncapped["B", "p1"].usable_provider_hours, uncapped["B", "p1"].shortfall_hours) == (
+        1000,
+        0,
+    )
+    # A co-contractor without the trade asked does not count.
+    gardener = problem.members[1].model_copy(update={"trades": ["espaces-verts"]})
+    rows = coverage_rows(problem.tender, [problem.members[0], gardener], 0.25)
+    assert {(r.territory, r.period): r.cocontractor_hours for r in rows}["A", "p1"] == 600
 
 
 def test_shortfall_sentences_name_territory_period_and_hours() -> None:
