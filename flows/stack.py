@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,11 +27,6 @@ BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("COOP_TENDER_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POOL = "coop-tender"
 DEPLOYMENT = "tender-response/partage"
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its binaries as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
 def prefect_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
@@ -46,75 +42,70 @@ def prefect_env(api_url: str, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_postgres(data: Path, port: int) -> None:
-    """Create the cluster on first use, then start it on 127.0.0.1:port (socket in data/..)."""
+def _as_postgres(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its binaries as the `postgres` user then."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _run_pg(argv: list[str], timeout: float = 60) -> None:
+    """Run a PostgreSQL binary; a failure raises RuntimeError carrying its output."""
+    result = subprocess.run(
+        _as_postgres(argv), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {result.stdout}\n{result.stderr}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_postgres(data: Path, port: int, throwaway: bool = False) -> None:
+    """Create the cluster on first use (trust auth, UTF8, C locale), then start it on
+    127.0.0.1:port, its unix socket and log beside `data`. `throwaway` skips every fsync
+    and keeps the server small (test clusters that are deleted afterwards)."""
     sock = data.parent / "pg-socket"
     sock.mkdir(parents=True, exist_ok=True)
-    if not (data / "PG_VERSION").exists():
-        data.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(data, "postgres")
-        subprocess.run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+    data.mkdir(exist_ok=True)
     if os.geteuid() == 0:
-        shutil.chown(sock, "postgres")
-        for path in (data.parent, data):
+        for path in (sock, data.parent, data):
             shutil.chown(path, "postgres")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} "
-        "-c max_connections=100"
+    if not (data / "PG_VERSION").exists():
+        initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        initdb += ["--encoding=UTF8", "--locale=C", *(["--no-sync"] if throwaway else [])]
+        _run_pg(initdb)
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} "
+    options += (
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=50 -c shared_buffers=32MB"
+        if throwaway
+        else "-c max_connections=100"
     )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(data.parent / "postgres.log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    log = str(data.parent / "postgres.log")
+    _run_pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"])
 
 
-def stop_postgres(data: Path) -> None:
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-        check=False,
-        capture_output=True,
-    )
+def stop_postgres(data: Path, mode: str = "fast") -> None:
+    """`pg_ctl stop` (mode fast or immediate); a cluster already stopped is no error."""
+    with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+        _run_pg([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"])
 
 
-def ensure_database(port: int, name: str) -> str:
-    """Create database `name` if missing; return its host:port/name part of a URL."""
+def create_database(server: str, name: str, exist_ok: bool = False) -> str:
+    """Create database `name` on `server` (`postgres@HOST:PORT`) unless `exist_ok` and it
+    exists; return `server/name`, the part of a URL after `scheme://`."""
     import psycopg
 
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            c.execute(f'CREATE DATABASE "{name}"')
-    return f"postgres@127.0.0.1:{port}/{name}"
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unsafe database name {name!r}")
+    with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not (exist_ok and exists):
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
 
 
 def start_prefect_server(database: str, port: int, home: Path, log: Path) -> subprocess.Popen:
@@ -268,8 +259,9 @@ def serve() -> int:
     start_postgres(state / "pgdata", pg_port)
     pids: dict[str, int] = {}
     try:
-        prefect_db = ensure_database(pg_port, "prefect")
-        store_db = ensure_database(pg_port, "coop")
+        server_address = f"postgres@127.0.0.1:{pg_port}"
+        prefect_db = create_database(server_address, "prefect", exist_ok=True)
+        store_db = create_database(server_address, "coop", exist_ok=True)
         server = start_prefect_server(
             prefect_db, api_port, state / "prefect-server", logs / "server.log"
         )

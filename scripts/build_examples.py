@@ -28,7 +28,7 @@ import re
 import unicodedata
 import uuid
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -854,6 +854,110 @@ main. `coop-tender run` le copie dans le dossier de sortie et n'écrit jamais de
 """
 
 
+# --------------------------------------------------------------------------- shared by both
+
+
+REVIEW_BODY = Organisation(
+    id="ORG-0002",
+    name="Tribunal administratif de Montreuil",
+    street="7 rue Catherine Puig",
+    city="Montreuil",
+    postcode="93100",
+    company_id="n/a",
+    email="greffe@example.org",
+    phone="+33 1 99 00 93 00",
+    website="https://montreuil.tribunal-administratif.fr",
+)
+"""The review body of every example: both buyers are in the 93."""
+
+
+def award_criteria(price: int, technical: int, insertion: int) -> list[tuple[str, str, int]]:
+    """The three award criteria of both examples, with their weights (%)."""
+    return [
+        ("price", "Prix des prestations", price),
+        ("quality", "Valeur technique", technical),
+        ("quality", "Performance en matière d'insertion professionnelle", insertion),
+    ]
+
+
+def lot_values(rows: list[Row]) -> dict[str, Decimal]:
+    """The estimated value of each lot: the sum of its DQE rows."""
+    values: dict[str, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        values[r.lot] += r.value
+    return values
+
+
+def example_config(
+    notice: NoticeSpec, territories: list[Territory], periods: list[Period], hours_min: int, **terms
+) -> WorkspaceConfig:
+    """workspace.json of an example: the notice's reference, a solidary mandataire, `terms`."""
+    return WorkspaceConfig(
+        reference=notice.internal_id,
+        territories=territories,
+        periods=periods,
+        insertion_hours_min=hours_min,
+        mandataire_solidaire=True,
+        example=True,
+        **terms,
+    )
+
+
+def example_policy(target: str, max_distance_km: float | None) -> Policy:
+    """policy.json of an example: the same limits, a different target and distance."""
+    return Policy(
+        target=target,
+        fairness_tolerance=0.05,
+        max_dependency=0.5,
+        max_provider_share=0.3,
+        min_provider_share=0.1,
+        max_distance_km=max_distance_km,
+        pins=[],
+        forbids=[],
+    )
+
+
+def write_example(
+    folder: Path,
+    config: WorkspaceConfig,
+    notice: NoticeSpec,
+    rows: list[Row],
+    policy: Policy,
+    members: list[Member],
+    readme: str,
+) -> None:
+    """Every file of one example workspace."""
+    write_workspace_json(folder, config)
+    write_notice(folder, notice)
+    write_dqe(folder, f"Détail quantitatif estimatif — {notice.title}", rows)
+    write_policy(folder, policy)
+    write_members(folder, members)
+    write_readme(folder, readme)
+
+
+def lots_table(rows: list[Row], notice: NoticeSpec, label: dict[str, str]) -> str:
+    """The README's table rows: one per lot (`label` names its object), then the total."""
+    lines = [
+        f"| {lot.id} | {label[lot.id]} | "
+        f"{sum(1 for r in rows if r.lot == lot.id)} | "
+        f"{fmt_int(sum(r.hours for r in rows if r.lot == lot.id))} | {fmt_eur(lot.value)} |"
+        for lot in notice.lots
+    ]
+    total_hours = sum(r.hours for r in rows)
+    total_value = sum(r.value for r in rows)
+    lines.append(
+        f"| **total** | | **{len(rows)}** | **{fmt_int(total_hours)}** | "
+        f"**{fmt_eur(total_value)}** |"
+    )
+    return "\n".join(lines)
+
+
+def periods_list(periods: list[Period]) -> str:
+    return "\n".join(
+        f"- `{p.id}` : {p.label}, du {p.start:%d/%m/%Y} au {p.end:%d/%m/%Y}" for p in periods
+    )
+
+
 # --------------------------------------------------------------------------- colleges-93
 
 EPT = [
@@ -974,11 +1078,8 @@ def colleges_specs() -> tuple[list[MemberSpec], list[MemberSpec], dict[str, str]
 
 
 def colleges_notice(rows: list[Row], communes: dict[str, Commune], hours_min: int) -> NoticeSpec:
-    values = defaultdict(Decimal)
-    counts = defaultdict(int)
-    for r in rows:
-        values[r.lot] += r.value
-        counts[r.lot] += 1
+    values = lot_values(rows)
+    counts = Counter(r.lot for r in rows)
     conditions = (
         "Clause sociale d'insertion (article L2112-2 du code de la commande publique) : le "
         f"titulaire réserve au moins {hours_min} heures de travail, sur l'ensemble des lots, à "
@@ -999,11 +1100,7 @@ def colleges_notice(rows: list[Row], communes: dict[str, Commune], hours_min: in
             city=communes[seat].name,
             postcode=communes[seat].postcode,
             reserved="res-ws",
-            criteria=[
-                ("price", "Prix des prestations", 40),
-                ("quality", "Valeur technique", 40),
-                ("quality", "Performance en matière d'insertion professionnelle", 20),
-            ],
+            criteria=award_criteria(40, 40, 20),
             execution_conditions=conditions,
         )
         for n, (_, name, lot, seat) in enumerate(EPT, 1)
@@ -1032,17 +1129,7 @@ def colleges_notice(rows: list[Row], communes: dict[str, Commune], hours_min: in
             phone="+33 1 99 00 93 93",
             website="https://marches.example.org/seine-saint-denis",
         ),
-        review_body=Organisation(
-            id="ORG-0002",
-            name="Tribunal administratif de Montreuil",
-            street="7 rue Catherine Puig",
-            city="Montreuil",
-            postcode="93100",
-            company_id="n/a",
-            email="greffe@example.org",
-            phone="+33 1 99 00 93 00",
-            website="https://montreuil.tribunal-administratif.fr",
-        ),
+        review_body=REVIEW_BODY,
         issue_date=date(2026, 12, 1),
         deadline=datetime(2027, 1, 15, 12, 0, tzinfo=PARIS_WINTER),
         start=date(2027, 2, 1),
@@ -1063,8 +1150,7 @@ def build_colleges_93(out: Path) -> None:
     rows = colleges_rows(random.Random(COLLEGES_SEED), communes)
     periods = [p.id for p in COLLEGES_PERIODS]
     cells = demand(rows)
-    total_hours = sum(r.hours for r in rows)
-    hours_min = round_up(total_hours * 0.11, 100)
+    hours_min = round_up(sum(r.hours for r in rows) * 0.11, 100)
     co, ai, home = colleges_specs()
     rng = random.Random(COLLEGES_SEED + 1)
     plan_capacities(co, cells, periods, 1.15, home, rng)
@@ -1079,36 +1165,19 @@ def build_colleges_93(out: Path) -> None:
         for tid, name, _, _ in EPT
     ]
     notice = colleges_notice(rows, communes, hours_min)
-    config = WorkspaceConfig(
-        reference=notice.internal_id,
-        territories=territories,
-        periods=COLLEGES_PERIODS,
+    config = example_config(
+        notice,
+        territories,
+        COLLEGES_PERIODS,
+        hours_min,
         lot_territories={lot: tid for tid, _, lot, _ in EPT},
-        insertion_hours_min=hours_min,
         capacity_deadline=datetime(2027, 1, 6, 18, 0, tzinfo=PARIS_WINTER),
         groupement="conjoint",
         mandataire="pinceaux-solidaires",
-        mandataire_solidaire=True,
         coordinator="Coordination du réseau SIAE 93 (fictive) — coordination@example.org",
-        example=True,
     )
-    policy = Policy(
-        target="capacity",
-        fairness_tolerance=0.05,
-        max_dependency=0.5,
-        max_provider_share=0.3,
-        min_provider_share=0.1,
-        max_distance_km=None,
-        pins=[],
-        forbids=[],
-    )
-    write_workspace_json(folder, config)
-    write_notice(folder, notice)
-    write_dqe(folder, f"Détail quantitatif estimatif — {notice.title}", rows)
-    write_policy(folder, policy)
-    write_members(folder, members)
-    names = {t.id: t.name for t in territories}
-    write_readme(folder, colleges_readme(rows, members, communes, config, notice, hours_min, names))
+    readme = colleges_readme(rows, members, communes, config, notice)
+    write_example(folder, config, notice, rows, example_policy("capacity", None), members, readme)
 
 
 def colleges_readme(
@@ -1117,20 +1186,9 @@ def colleges_readme(
     communes: dict[str, Commune],
     config: WorkspaceConfig,
     notice: NoticeSpec,
-    hours_min: int,
-    names: dict[str, str],
 ) -> str:
-    total_hours = sum(r.hours for r in rows)
-    total_value = sum(r.value for r in rows)
-    lots = "\n".join(
-        f"| {lot.id} | {names[config.lot_territories[lot.id]]} | "
-        f"{sum(1 for r in rows if r.lot == lot.id)} | "
-        f"{fmt_int(sum(r.hours for r in rows if r.lot == lot.id))} | {fmt_eur(lot.value)} |"
-        for lot in notice.lots
-    )
-    periods = "\n".join(
-        f"- `{p.id}` : {p.label}, du {p.start:%d/%m/%Y} au {p.end:%d/%m/%Y}" for p in config.periods
-    )
+    names = {t.id: t.name for t in config.territories}
+    label = {lot: names[territory] for lot, territory in config.lot_territories.items()}
     cells = [("peinture", t.id) for t in config.territories]
     return f"""\
 # Exemple : remise en peinture des collèges publics de la Seine-Saint-Denis
@@ -1151,7 +1209,7 @@ la Seine-Saint-Denis, construite sur ce modèle :
 - `dqe.xlsx` — le détail quantitatif estimatif : les {len(rows)} collèges publics (code UAI,
   commune, coordonnées réelles), avec des heures et des montants **inventés**.
 - `workspace.json` — ce que l'avis ne dit pas : territoires, périodes, heures d'insertion
-  exigées ({fmt_int(hours_min)} h), date limite des déclarations de capacité
+  exigées ({fmt_int(config.insertion_hours_min)} h), date limite des déclarations de capacité
   ({config.capacity_deadline:%d/%m/%Y à %H h %M}), groupement {config.groupement} avec pour
   mandataire (solidaire) `{config.mandataire}`.
 - `policy.json` — les règles d'équité du groupement (parts cibles proportionnelles aux capacités
@@ -1162,13 +1220,12 @@ la Seine-Saint-Denis, construite sur ce modèle :
 
 | lot | territoire | collèges | heures | montant HT estimé |
 |---|---|---:|---:|---:|
-{lots}
-| **total** | | **{len(rows)}** | **{fmt_int(total_hours)}** | **{fmt_eur(total_value)}** |
+{lots_table(rows, notice, label)}
 
 Périodes (vacances scolaires de la zone C ; dates indicatives, à vérifier sur le calendrier
 officiel) :
 
-{periods}
+{periods_list(config.periods)}
 
 ## Les membres
 
@@ -1320,19 +1377,13 @@ def est_ensemble_specs() -> tuple[list[MemberSpec], list[MemberSpec], dict[str, 
 
 
 def est_ensemble_notice(rows: list[Row], communes: dict[str, Commune], hours_min: int):
-    values = defaultdict(Decimal)
-    for r in rows:
-        values[r.lot] += r.value
+    values = lot_values(rows)
     conditions = (
         "Clause sociale d'insertion (article L2112-2 du code de la commande publique) : au moins "
         f"{hours_min} heures de travail réservées, sur l'ensemble des lots, à des personnes en "
         "parcours d'insertion."
     )
-    criteria = [
-        ("price", "Prix des prestations", 50),
-        ("quality", "Valeur technique", 30),
-        ("quality", "Performance en matière d'insertion professionnelle", 20),
-    ]
+    criteria = award_criteria(50, 30, 20)
     seat = communes["93063"]
     lots = [
         LotSpec(
@@ -1392,17 +1443,7 @@ def est_ensemble_notice(rows: list[Row], communes: dict[str, Commune], hours_min
             phone="+33 1 99 00 93 57",
             website="https://marches.example.org/est-ensemble",
         ),
-        review_body=Organisation(
-            id="ORG-0002",
-            name="Tribunal administratif de Montreuil",
-            street="7 rue Catherine Puig",
-            city="Montreuil",
-            postcode="93100",
-            company_id="n/a",
-            email="greffe@example.org",
-            phone="+33 1 99 00 93 00",
-            website="https://montreuil.tribunal-administratif.fr",
-        ),
+        review_body=REVIEW_BODY,
         issue_date=date(2026, 12, 15),
         deadline=datetime(2027, 1, 29, 12, 0, tzinfo=PARIS_WINTER),
         start=date(2027, 3, 1),
@@ -1433,36 +1474,19 @@ def build_est_ensemble(out: Path) -> None:
         Territory(id=aid, name=name, communes=sorted(insees)) for aid, name, insees in EE_AREAS
     ]
     notice = est_ensemble_notice(rows, communes, hours_min)
-    config = WorkspaceConfig(
-        reference=notice.internal_id,
-        territories=territories,
-        periods=EE_PERIODS,
+    config = example_config(
+        notice,
+        territories,
+        EE_PERIODS,
+        hours_min,
         lot_territories={},
-        insertion_hours_min=hours_min,
         capacity_deadline=datetime(2027, 1, 20, 18, 0, tzinfo=PARIS_WINTER),
         groupement="solidaire",
         mandataire="verdure-et-lien",
-        mandataire_solidaire=True,
         coordinator="Coordination des SIAE d'Est Ensemble (fictive) — coordination@example.org",
-        example=True,
     )
-    policy = Policy(
-        target="equal",
-        fairness_tolerance=0.05,
-        max_dependency=0.5,
-        max_provider_share=0.3,
-        min_provider_share=0.1,
-        max_distance_km=8,
-        pins=[],
-        forbids=[],
-    )
-    write_workspace_json(folder, config)
-    write_notice(folder, notice)
-    write_dqe(folder, f"Détail quantitatif estimatif — {notice.title}", rows)
-    write_policy(folder, policy)
-    write_members(folder, members)
-    names = {t.id: t.name for t in territories}
-    write_readme(folder, est_ensemble_readme(rows, members, communes, config, notice, names))
+    readme = est_ensemble_readme(rows, members, communes, config, notice)
+    write_example(folder, config, notice, rows, example_policy("equal", 8), members, readme)
 
 
 def est_ensemble_readme(
@@ -1471,22 +1495,12 @@ def est_ensemble_readme(
     communes: dict[str, Commune],
     config: WorkspaceConfig,
     notice: NoticeSpec,
-    names: dict[str, str],
 ) -> str:
-    total_hours = sum(r.hours for r in rows)
-    total_value = sum(r.value for r in rows)
-    lots = "\n".join(
-        f"| {lot.id} | {lot.title.split(' — ')[1]} | "
-        f"{sum(1 for r in rows if r.lot == lot.id)} | "
-        f"{fmt_int(sum(r.hours for r in rows if r.lot == lot.id))} | {fmt_eur(lot.value)} |"
-        for lot in notice.lots
-    )
+    names = {t.id: t.name for t in config.territories}
+    label = {lot.id: lot.title.split(" — ")[1] for lot in notice.lots}
     areas = "\n".join(
         f"- `{t.id}` : {t.name} — {', '.join(communes[c].name for c in t.communes)}"
         for t in config.territories
-    )
-    periods = "\n".join(
-        f"- `{p.id}` : {p.label}, du {p.start:%d/%m/%Y} au {p.end:%d/%m/%Y}" for p in config.periods
     )
     cells = [(trade, t.id) for trade in EE_LOTS for t in config.territories]
     return f"""\
@@ -1511,8 +1525,7 @@ Ce qui change par rapport à `colleges-93` :
 
 | lot | objet | sites | heures | montant HT estimé |
 |---|---|---:|---:|---:|
-{lots}
-| **total** | | **{len(rows)}** | **{fmt_int(total_hours)}** | **{fmt_eur(total_value)}** |
+{lots_table(rows, notice, label)}
 
 Heures d'insertion exigées : {fmt_int(config.insertion_hours_min)} h. Date limite de remise des
 offres : {notice.deadline:%d/%m/%Y à %H h %M} ; déclarations de capacité attendues avant le
@@ -1524,7 +1537,7 @@ Secteurs :
 
 Périodes :
 
-{periods}
+{periods_list(config.periods)}
 
 ## Les membres
 
