@@ -187,3 +187,99 @@ def improve_by_territory(
 
 
 _SOLVED = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def components(b: Built) -> list[set[int]]:
+    """Groups of co-contractors linked, directly or not, by sites they could both take: no
+    site ever moves between two groups (a national network's regions, for instance)."""
+    near = neighbours(b)
+    group_of: dict[int, int] = {}
+    groups: list[set[int]] = []
+    for start in range(len(b.data.cocs)):
+        if start in group_of:
+            continue
+        group, todo = set(), [start]
+        while todo:
+            k = todo.pop()
+            if k not in group:
+                group.add(k)
+                group_of[k] = len(groups)
+                todo.extend(near[k] - group)
+        groups.append(group)
+    return groups
+
+
+def group_excess_vars(b: Built, groups: list[set[int]], top: int) -> list[cp_model.IntVar]:
+    """One variable per group, at least each of its co-contractors' distance outside its
+    turnover window, at most `top`, the current worst excess (which the global excess may no
+    longer exceed): they restrict nothing, and let a search minimise one group's worst excess
+    while the others are fixed. (A larger `top` could overflow CP-SAT's sum of domains.)"""
+    w, model = b.fair, b.model
+    out = []
+    for g, group in enumerate(groups):
+        var = model.new_int_var(0, top, f"turnover_excess_group[{g}]")
+        for k in sorted(group):
+            name = b.data.cocs[k].id
+            model.add(var >= w.lo[k] * b.covered - w.unit * b.value_of[k]).with_name(
+                f"fair_turnover_group_low[{name}]"
+            )
+            model.add(var >= w.unit * b.value_of[k] - w.hi[k] * b.covered).with_name(
+                f"fair_turnover_group_high[{name}]"
+            )
+        out.append(var)
+    return out
+
+
+def improve_fairness_by_group(
+    b: Built, sol, deadline: float, workers: int, groups: list[set[int]]
+) -> tuple[object, int]:
+    """Turnover-fairness LNS over independent groups: free the group holding the worst-off
+    co-contractor, minimise that group's worst excess (the global one may not grow), keep
+    improvements; stop when that group cannot improve or at `deadline`. Each sub-problem is the
+    size of one region, so a tender ten regions large costs ten regional solves, not one ten
+    times harder. Returns (solution, model turnover excess)."""
+    from coop_tender.allocation.solve import _set_domain, _values, hint, new_solver, read_solution
+
+    w = b.fair
+
+    def gaps(s) -> list[int]:
+        value = _values(b, s)
+        covered = sum(value)
+        return [
+            max(0, lo * covered - w.unit * v, w.unit * v - hi * covered)
+            for lo, hi, v in zip(w.lo, w.hi, value, strict=True)
+        ]
+
+    group_of = {k: g for g, group in enumerate(groups) for k in group}
+    current = gaps(sol)
+    if max(current) == 0:
+        return sol, 0  # every co-contractor inside its window: nothing to improve
+    _set_domain(b, b.turnover_excess, 0, max(current))
+    excess = group_excess_vars(b, groups, max(current))
+    first = (deadline - time.perf_counter()) / len(groups)
+    limit = [min(max(first, 1.0), GROUP_SECONDS)] * len(groups)
+    while (left := deadline - time.perf_counter()) > 0.1:
+        worst = max(range(len(current)), key=current.__getitem__)
+        g = group_of[worst]
+        before = max(current[k] for k in groups[g])
+        _set_domain(b, b.turnover_excess, 0, max(current))
+        b.model.minimize(excess[g])
+        saved = _fix(b, sol, groups[g])
+        hint(b, sol)
+        solver = new_solver(min(left, limit[g]), workers)
+        solver.parameters.max_presolve_iterations = 1
+        code = solver.solve(b.model)
+        _restore(b, saved)
+        if code in _SOLVED and round(solver.objective_value) < before:
+            sol = read_solution(b, solver)
+            current = gaps(sol)
+        elif code == cp_model.OPTIMAL:
+            break  # the worst-off group cannot do better with the others as they are
+        else:
+            limit[g] *= 2  # not enough time to improve it: give it more next time
+    return sol, max(current)
+
+
+GROUP_SECONDS = 3.0
+"""Most time a group's first sub-solve gets: a region of ~130 sites improves in that (measured);
+less when there are many regions, so that each gets one try within the stage."""
