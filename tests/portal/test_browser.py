@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from coop_tender.coverage import coverage_rows
 from coop_tender.models import Member
 from coop_tender.portal.app import create_app
 from coop_tender.portal.invite import invite_members
@@ -51,12 +52,16 @@ def number_before_slash(text: str) -> int:
     return int(re.sub(r"\D", "", text.split("/")[0]))
 
 
-def expected_capacity(members: list[Member], territory: str, period: str) -> int:
-    """Hours declared for `period` by non-declining members serving `territory` (recomputed)."""
-    return sum(
-        m.capacity_hours.get(period, 0)
-        for m in members
-        if territory in m.territories and not m.declined
+def expected_capacity(
+    workspace: Workspace, members: list[Member], territory: str, period: str
+) -> int:
+    """The flow's coverage of (territory, period) by the non-declining members: what the
+    coordinator's page must show (trades matched, provider hours capped by the policy)."""
+    active = [m for m in members if not m.declined]
+    share = workspace.policy().max_provider_share
+    rows = coverage_rows(workspace.tender(), active, share)
+    return next(
+        (r.capacity_hours for r in rows if (r.territory, r.period) == (territory, period)), 0
     )
 
 
@@ -122,7 +127,9 @@ def test_member_corrects_a_mistake_and_the_coordinator_sees_it(
         current = workspace.members()
         assert {m.id: m for m in current}[member.id].capacity_hours[period.id] == 1500
         cell = page.locator(f'td[data-cell="{territory}/{period.id}"]').inner_text()
-        assert number_before_slash(cell) == expected_capacity(current, territory, period.id)
+        assert number_before_slash(cell) == expected_capacity(
+            workspace, current, territory, period.id
+        )
         page.screenshot(path=str(artifacts_dir / "portal-coordinator.png"), full_page=True)
         context.close()
 
