@@ -46,6 +46,7 @@ from coop_tender.portal.declaration import (
 )
 from coop_tender.portal.security import (
     FORM_LIMIT,
+    SECURITY_HEADERS,
     UPLOAD_LIMIT,
     BodyLimit,
     SecurityHeaders,
@@ -166,7 +167,11 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _bug(_request: Request, _exc: Exception) -> HTMLResponse:
-        return error_page(500)  # logged by uvicorn; the visitor gets a French page, no traceback
+        # Logged by uvicorn; the visitor gets a French page, no traceback. This handler runs
+        # outside the middlewares, so the headers are set here.
+        response = error_page(500)
+        response.headers.update(SECURITY_HEADERS | {"cache-control": "no-store"})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, _exc: RequestValidationError) -> HTMLResponse:

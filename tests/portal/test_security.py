@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from coop_tender.portal.app import READ_ONLY_GRACE
+from coop_tender.portal.app import READ_ONLY_GRACE, create_app
 from coop_tender.portal.security import UPLOAD_LIMIT, csrf_token, csrf_valid, xlsx_problem
 from coop_tender.store import Store, hash_token
 from coop_tender.workspace import Workspace
@@ -83,6 +83,25 @@ def test_security_headers(client: TestClient, links: dict[str, str]) -> None:
         assert headers["referrer-policy"] == "no-referrer"
         assert headers["cache-control"] == "no-store"
         assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_bug_gives_a_french_page_with_the_same_headers_and_no_traceback(
+    workspace: Workspace, clock: Clock
+) -> None:
+    app = create_app(workspace, now=clock)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom")
+    assert response.status_code == 500
+    assert "secret internal detail" not in response.text and "Traceback" not in response.text
+    assert '<html lang="fr"' in response.text
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_valid_submission_is_stored_with_history(
