@@ -15,13 +15,29 @@ from coop_tender.errors import UserError, describe_validation_error
 M = TypeVar("M", bound=BaseModel)
 
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write a file so that readers see either the old content or the new, never half of it."""
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+def write_atomic(path: Path, data: bytes | str, *, private: bool = False) -> Path:
+    """Write a file so that readers see either the old content or the new, never half of it.
+
+    The file gets the usual permissions (0666 less the umask), like any file a program
+    writes; `private` keeps it to its owner (0600), for what holds a secret link."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if not private:
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()

@@ -119,5 +119,6 @@ def reminder_message(reference: str, name: str, number: int, deadline: datetime 
 
 
 def write_outbox(out: Path, name: str, text: str) -> Path:
-    """'Send' a message: write it atomically into OUT/outbox/ (the coordinator forwards it)."""
-    return write_atomic(Path(out) / "outbox" / name, text)
+    """'Send' a message: write it atomically into OUT/outbox/ (the coordinator forwards it).
+    Messages may hold a personal link: readable by their owner only."""
+    return write_atomic(Path(out) / "outbox" / name, text, private=True)
