@@ -18,6 +18,27 @@ from coop_tender.errors import EXIT_USAGE, UserError
 
 Arg = tuple[tuple[str, ...], dict]
 
+FRENCH_ARGPARSE = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments inconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "choix inconnu : %(value)r (possibles : %(choices)s)"
+    ),
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+    "expected one argument": "une valeur attendue",
+    "argument %(argument_name)s: %(message)s": "%(argument_name)s : %(message)s",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "option ambiguë : %(option)s peut être %(matches)s"
+    ),
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+}
+"""argparse's own messages, in French: it looks each up through its module's `_` at run time."""
+argparse._ = lambda text: FRENCH_ARGPARSE.get(text, text)  # type: ignore[attr-defined]
+
 
 def _arg(*names: str, **kwargs: object) -> Arg:
     return names, kwargs
@@ -104,8 +125,13 @@ COMMANDS: dict[str, tuple[str, str, list[Arg]]] = {
         "Lancer le portail web des membres et du coordinateur.",
         [
             WORKSPACE,
-            _arg("--host", default="127.0.0.1"),
-            _arg("--port", type=int, default=8000),
+            _arg(
+                "--host",
+                default="127.0.0.1",
+                help="adresse d'écoute (par défaut 127.0.0.1, ce poste seulement ; "
+                "0.0.0.0 pour le réseau)",
+            ),
+            _arg("--port", type=int, default=8000, help="port (par défaut 8000)"),
         ],
     ),
     "dossier": (
@@ -125,6 +151,12 @@ COMMANDS: dict[str, tuple[str, str, list[Arg]]] = {
             _arg("--out", required=True, help="dossier où écrire allocation, dossier et classeurs"),
             _arg("--time-limit", type=float, default=60.0, help="secondes pour la répartition"),
             _arg("--no-wait", action="store_true", help="ne pas attendre les membres"),
+            _arg(
+                "--portal-url",
+                default=None,
+                help="adresse du portail que les membres ouvriront, pour les liens des "
+                "invitations (par défaut http://127.0.0.1:8000)",
+            ),
         ],
     ),
 }

@@ -49,6 +49,7 @@ def run_command(args: argparse.Namespace) -> int:
         out=str(out),
         time_limit=args.time_limit,
         wait=not args.no_wait,
+        **({"portal_url": args.portal_url} if getattr(args, "portal_url", None) else {}),
         return_state=True,
     )
     if state.is_failed():

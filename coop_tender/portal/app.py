@@ -400,9 +400,19 @@ def create_app(
 
 def portal_command(args: argparse.Namespace) -> int:
     """`coop-tender portal --workspace W [--host 127.0.0.1 --port 8000]`."""
+    import socket
+
     import uvicorn
 
     workspace = Workspace.open(args.workspace)
+    try:  # say it in French before uvicorn does in English
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"impossible d'écouter sur {args.host}:{args.port} ({exc.strerror}) : le port est "
+            "peut-être déjà pris (un autre portail ?) ; choisissez-en un autre avec --port"
+        ) from None
     app = create_app(workspace)
     print(
         f"portail de {workspace.config.reference} sur http://{args.host}:{args.port} "
