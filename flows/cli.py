@@ -36,7 +36,9 @@ def run_command(args: argparse.Namespace) -> int:
         raise UserError("--time-limit doit être un nombre de secondes positif")
     from coop_tender.workspace import Workspace
 
-    Workspace.open(workspace)  # a broken workspace.json is the user's to fix: say it before Prefect
+    # A broken workspace.json, notice or DQE is the user's to fix: say it in one line, naming
+    # the user's own file, before Prefect starts (whose task logs would show tracebacks).
+    Workspace.open(workspace).tender()
     out.mkdir(parents=True, exist_ok=True)
     prepare_prefect_environment(out)
 

@@ -47,6 +47,8 @@ from coop_tender.models import WorkItem
 from coop_tender.money import to_euros
 
 HEADER_SEARCH_ROWS = 20
+MAX_LISTED = 30
+"""Problems named in the one-line error (all are kept in `UserError.problems`)."""
 COLUMNS: dict[str, str] = {
     "lot": "Lot",
     "id": "Site",
@@ -294,9 +296,13 @@ def read_dqe_rows(path: Path) -> list[tuple[int, WorkItem]]:
         except ValidationError as exc:
             problems += describe_validation_error(exc, prefix=f"{where}, ligne {line}, ")
     if problems:
+        shown = " ; ".join(problems[:MAX_LISTED])
+        more = (
+            f" ; … et {len(problems) - MAX_LISTED} autre(s)" if len(problems) > MAX_LISTED else ""
+        )
         raise UserError(
-            f"{path} : {len(problems)} problème(s) dans le DQE, rien n'a été chargé ; "
-            f"premier : {problems[0]}",
+            f"{path} : {len(problems)} problème(s) dans le DQE, rien n'a été chargé : "
+            f"{shown}{more}",
             problems,
         )
     if not items:

@@ -30,3 +30,41 @@ def test_time_limit_must_be_positive(tmp_path: Path, capsys, limit: str) -> None
     args = ["run", str(tmp_path), "--out", str(tmp_path / "o"), "--time-limit", limit]
     assert main(args) == 2
     assert "--time-limit" in capsys.readouterr().err
+
+
+def _copy_example(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import EXAMPLE
+
+    target = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("store.sqlite*", "forms"))
+    return target
+
+
+def test_broken_notice_is_one_line_naming_the_users_file(tmp_path: Path, capsys) -> None:
+    ws = _copy_example(tmp_path)
+    notice = json.loads((ws / "workspace.json").read_text())["notice"]
+    (ws / notice).write_text("<ContractNotice><pas fermé>")
+    assert main(["run", str(ws), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(ws / notice) in err
+    assert not (tmp_path / "out").exists()  # nothing started, nothing written
+
+
+def test_bad_dqe_row_is_one_line_naming_the_users_file(tmp_path: Path, capsys) -> None:
+    from openpyxl import load_workbook
+
+    ws = _copy_example(tmp_path)
+    dqe = ws / json.loads((ws / "workspace.json").read_text()).get("dqe", "dqe.xlsx")
+    book = load_workbook(dqe)
+    sheet = book["DQE"] if "DQE" in book.sheetnames else book.worksheets[0]
+    header = next(r for r in range(1, 20) if "Site" in [c.value for c in sheet[r]])
+    hours = [c.value for c in sheet[header]].index("Heures") + 1
+    sheet.cell(header + 2, hours, "beaucoup")
+    book.save(dqe)
+    assert main(["run", str(ws), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(dqe) in err and "beaucoup" in err

@@ -130,6 +130,8 @@ def test_every_bad_cell_is_reported_and_nothing_loaded(tmp_path: Path):
         read_dqe(path)
     assert f"{len(problems)} problème(s)" in str(err.value)
     assert "rien n'a été chargé" in str(err.value)
+    # The one line a coordinator reads names every problem, so all are fixed in one go.
+    assert all(p in str(err.value) for p in problems) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize(
