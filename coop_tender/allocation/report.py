@@ -28,6 +28,15 @@ from coop_tender.money import format_euros, from_cents, to_cents
 COMPANY_KINDS = {MemberKind.EI, MemberKind.ETTI, MemberKind.EITI, MemberKind.OTHER}
 
 
+STAGE_FRENCH = {
+    "coverage": "la couverture",
+    "turnover_fairness": "l'équité du chiffre d'affaires",
+    "provider_fairness": "l'équité des mises à disposition",
+    "travel": "les déplacements",
+}
+"""Stage names as a coordinator reads them in the summary sentences."""
+
+
 def _window(target: float, tol: float) -> tuple[float, float]:
     return (target * (1 - tol), target * (1 + tol))
 
@@ -234,7 +243,9 @@ def build_allocation(
         f"Heures prêtées par les prestataires : {fmt_h(total_lent)}.",
     ]
     if status != "optimal":
-        pending = [s.name for s in outcome.stages if s.status != "optimal"]
+        pending = [
+            STAGE_FRENCH.get(s.name, s.name) for s in outcome.stages if s.status != "optimal"
+        ]
         summary.append(
             "Répartition valable mais non prouvée optimale pour : " + ", ".join(pending) + "."
         )

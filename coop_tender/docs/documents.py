@@ -64,6 +64,7 @@ def environment() -> Environment:
         number=french.decimal_fr,
         date_fr=french.date_fr,
         datetime_fr=french.datetime_fr,
+        commune=french.commune,
     )
     env.globals.update(
         kind_label=lambda kind: KIND_LABELS.get(str(kind), str(kind)),

@@ -257,12 +257,17 @@ def _attri1(wb: Workbook, d: Dossier) -> None:
     s.fit()
 
 
+TARGET_LABELS = {"capacity": "au prorata des heures déclarées", "equal": "parts égales"}
+
+
 def _parameters(wb: Workbook, d: Dossier) -> None:
     """'Paramètres': the policy used, the solver's status, its stages and bounds."""
     s = Sheet(wb.create_sheet("Paramètres"))
     s.header(["Paramètre", "Valeur"])
     a, policy = d.allocation, d.problem.policy
-    target = policy.target if isinstance(policy.target, str) else "parts fixées par membre"
+    target = "parts fixées par membre"
+    if isinstance(policy.target, str):
+        target = TARGET_LABELS.get(policy.target, policy.target)
     facts: list[tuple[str, object, str | None]] = [
         ("Référence", d.tender.reference, None),
         ("Acheteur", d.tender.buyer, None),

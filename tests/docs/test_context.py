@@ -155,3 +155,16 @@ def test_member_text_never_becomes_a_spreadsheet_formula(tmp_path: Path) -> None
     assert back["A1"].data_type == "s"
     assert back["A1"].value == '=HYPERLINK("http://evil.example","x")'
     assert back["B1"].data_type == "f"
+
+
+def test_addresses_show_the_commune_name_not_its_insee_code() -> None:
+    problem = sample.problem()
+    members = [
+        m.model_copy(update={"commune": "93066", "postcode": "93200"}) for m in problem.members
+    ]
+    d = build_context(problem.model_copy(update={"members": members}), sample.allocation(), CONFIG)
+    html = next(doc.html for doc in documents(d) if doc.stem == "01-lettre-candidature-DC1")
+    assert "93200 Saint-Denis" in html and "93066" not in html
+    from coop_tender.docs.french import commune
+
+    assert commune("Montreuil") == "Montreuil" and commune("75056") == "75056"
