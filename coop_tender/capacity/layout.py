@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -140,3 +141,14 @@ SECTION_BY_HEADER: dict[str, Section] = {
     normalize("Références"): "references",
 }
 FIELD_BY_LABEL: dict[str, Field] = {normalize(f.label): f for f in FIELDS}
+
+
+def dc2_years(known: Iterable[int], current_year: int) -> list[int]:
+    """The three years whose turnover the DC2 asks, newest first: those of the member's last
+    declaration when it has some (a tender answered in January still speaks of the years its
+    members declared), else the three years before `current_year`; the form and the portal
+    both use this, so a member sees the same years in either."""
+    years = sorted(set(known), reverse=True)[:3] or [current_year - 1]
+    while len(years) < 3:
+        years.append(min(years) - 1)
+    return years

@@ -316,10 +316,7 @@ def _identity_sheet(
     ws.cell(row, 3, "Les trois derniers exercices clos (pour le DC2).")
     history = dict(previous.turnover_history) if previous else {}
     this_year = datetime.now(UTC).year
-    years = sorted(history, reverse=True)[:3] or [this_year - 1, this_year - 2, this_year - 3]
-    while len(years) < 3:
-        years.append(min(years) - 1)
-    for offset, year in enumerate(sorted(years, reverse=True), start=1):
+    for offset, year in enumerate(L.dc2_years(history, this_year), start=1):
         _input(ws.cell(row + offset, 1), year, "0")
         _input(ws.cell(row + offset, 2), _euros(history.get(year)), EUROS_FORMAT)
     _protect(ws, [48, 40, 70])

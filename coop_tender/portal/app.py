@@ -248,7 +248,7 @@ def create_app(
         saved: int | None = None,
     ) -> HTMLResponse:
         member = current_member(access.member_id)
-        years = turnover_years(now().year)
+        years = turnover_years(member, now().year)
         state = state or FormState(values=values_of(member, years))
         history = list(reversed(store.declaration_history(access.member_id)))
         return page(
@@ -306,7 +306,7 @@ def create_app(
             return member_page(access, stale, status=403)
         base = current_member(access.member_id)
         periods = [p.id for p in workspace.config.periods]
-        member, state = read_form(values, base, periods, turnover_years(now().year))
+        member, state = read_form(values, base, periods, turnover_years(base, now().year))
         if member is None:
             return member_page(access, state, status=422)
         version = store.save_declaration(member, "portal", access.member_id)

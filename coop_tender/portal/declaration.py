@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from coop_tender.capacity.layout import dc2_years
 from coop_tender.errors import describe_validation_error
 from coop_tender.models import Member, MemberKind
 
@@ -52,9 +53,9 @@ class FormState:
     general: list[str] = field(default_factory=list)
 
 
-def turnover_years(current_year: int) -> list[int]:
-    """The last three closed years the DC2 asks the turnover of."""
-    return [current_year - 1, current_year - 2, current_year - 3]
+def turnover_years(member: Member | None, current_year: int) -> list[int]:
+    """The three years the DC2 asks the turnover of: the same as the xlsx form's."""
+    return dc2_years(dict(member.turnover_history) if member else {}, current_year)
 
 
 def _show_euros(value: Decimal | None) -> str:

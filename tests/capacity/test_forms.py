@@ -457,3 +457,24 @@ def test_example_members_round_trip(tmp_path: Path) -> None:
     # The tender's lots are listed next to their territory.
     lots = [c.value for c in load_workbook(path)["Capacités"]["D"] if c.value]
     assert any("LOT-" in str(v) for v in lots)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [{2026: "1", 2025: "2", 2024: "3"}, {2025: "2"}, {}],
+    ids=["declared-2026-2024", "one-year-known", "nothing-known"],
+)
+def test_form_and_portal_ask_the_same_three_turnover_years(
+    workspace: Workspace, history: dict[int, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from coop_tender.portal.declaration import turnover_years
+
+    member = COCONTRACTOR.model_copy(update={"turnover_history": history})
+    ws = build_workbook(form_context(workspace), member.id, member)[L.SHEET_IDENTITY]
+    header = next(r for r in range(1, 60) if ws.cell(r, 1).value == L.HEADER_TURNOVER)
+    in_form = [ws.cell(header + k, 1).value for k in (1, 2, 3)]
+    assert in_form == turnover_years(member, datetime.now(UTC).year)
+    assert in_form == sorted(in_form, reverse=True) and len(set(in_form)) == 3
+    assert set(history) <= set(in_form)
