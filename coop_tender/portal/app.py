@@ -106,6 +106,17 @@ def french_datetime(value: datetime | None) -> str:
     return f"{local.day} {month} {local.year} à {local.hour} h {local.minute:02d}"
 
 
+def source_label(source: str | None) -> str:
+    """Where a declaration came from, as the pages say it."""
+    if not source:
+        return ""
+    if source.startswith("portal"):
+        return "formulaire en ligne"
+    if source.startswith("xlsx"):
+        return "classeur"
+    return "coordination"
+
+
 def french_int(value: int | None) -> str:
     return "—" if value is None else f"{value:,}".replace(",", "\u202f")
 
@@ -139,6 +150,7 @@ def create_app(
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.filters["date"] = french_datetime
     env.filters["int"] = french_int
+    env.filters["source"] = source_label
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]

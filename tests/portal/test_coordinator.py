@@ -34,7 +34,8 @@ def test_coordinator_sees_answers_problems_and_notice_error(
     page = client.get(links["coordinateur"])
     assert "1 structure(s) sur 3 ont répondu" in page.text
     row = re.search(r'<tr data-member="ei-nord">(.*?)</tr>', page.text, re.S)
-    assert row and "a répondu" in row.group(1) and "portal" in row.group(1)
+    assert row and "a répondu" in row.group(1) and "formulaire en ligne" in row.group(1)
+    assert "<small>portal" not in row.group(1)  # the source in French, not its code
     # T1/P1: ei-nord now declares 900 (was 800) and ai-relais 300 serves T1 as well
     cell = re.search(r'data-cell="T1/P1">\s*([^<]*)', page.text)
     assert cell and re.sub(r"\D", "", cell.group(1).split("/")[0]) == "1200"
