@@ -24,7 +24,18 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG_BIN = Path(os.environ.get("COOP_TENDER_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """Debian's PostgreSQL binaries, newest version installed (or COOP_TENDER_PG_BIN)."""
+    if chosen := os.environ.get("COOP_TENDER_PG_BIN"):
+        return Path(chosen)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 POOL = "coop-tender"
 DEPLOYMENT = "tender-response/partage"
 
