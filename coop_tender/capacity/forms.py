@@ -47,8 +47,9 @@ def import_command(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.workspace) if args.workspace else None
     if workspace is not None and workspace.config.example:
         raise UserError(
-            f"{workspace.root} est un exemple livré avec l'outil : copiez-le dans un autre "
-            "dossier avant d'y enregistrer des déclarations"
+            f'{workspace.root} est marqué comme exemple livré ("example": true dans '
+            "workspace.json) : on n'y enregistre rien. Utilisez la copie que `coop-tender run` "
+            'en fait (SORTIE/workspace), ou mettez "example": false dans votre propre copie'
         )
     path = Path(args.file)
     try:

@@ -478,3 +478,13 @@ def test_form_and_portal_ask_the_same_three_turnover_years(
     assert in_form == turnover_years(member, datetime.now(UTC).year)
     assert in_form == sorted(in_form, reverse=True) and len(set(in_form)) == 3
     assert set(history) <= set(in_form)
+
+
+def test_import_into_a_shipped_example_is_refused_and_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    before = sorted(p.name for p in EXAMPLE.iterdir())
+    code = main(["import-capacity", str(tmp_path / "f.xlsx"), "--workspace", str(EXAMPLE)])
+    err = capsys.readouterr().err
+    assert code == 2 and "exemple livré" in err and "SORTIE/workspace" in err
+    assert sorted(p.name for p in EXAMPLE.iterdir()) == before  # nothing written into it
