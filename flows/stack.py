@@ -24,6 +24,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
 def _pg_bin() -> Path:
     """Debian's PostgreSQL binaries, newest version installed (or COOP_TENDER_PG_BIN)."""
     if chosen := os.environ.get("COOP_TENDER_PG_BIN"):
