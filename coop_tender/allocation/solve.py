@@ -31,7 +31,7 @@ SHARE_OF_REMAINING = {
 }
 """Each stage may use this share of the time left; what a stage does not use flows on."""
 MIN_STAGE_SECONDS = 0.05
-LNS_SHARE = {"turnover_fairness": 0.5, "travel": 0.8}
+LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 REGIONS_FAIRNESS_SHARE = 0.6
 REGIONS_LNS_SHARE = 0.75
