@@ -405,6 +405,15 @@ class Stage(Model):
     unit: str = ""
 
 
+STAGE_LABELS = {
+    "coverage": "Couverture des sites",
+    "turnover_fairness": "Équité du chiffre d'affaires",
+    "provider_fairness": "Équité des heures mises à disposition",
+    "travel": "Déplacements",
+}
+"""Each stage's name as coordinators read it (summary sentences, dossier, workbook)."""
+
+
 class MemberResult(Model):
     """Per-member figures of an allocation, with the sentences that explain them."""
 

@@ -13,6 +13,7 @@ from coop_tender.allocation.explain import (
 )
 from coop_tender.allocation.model import Data, floor_times
 from coop_tender.models import (
+    STAGE_LABELS,
     Allocation,
     Assignment,
     MemberKind,
@@ -26,15 +27,6 @@ from coop_tender.models import (
 from coop_tender.money import format_euros, from_cents, to_cents
 
 COMPANY_KINDS = {MemberKind.EI, MemberKind.ETTI, MemberKind.EITI, MemberKind.OTHER}
-
-
-STAGE_FRENCH = {
-    "coverage": "la couverture",
-    "turnover_fairness": "l'équité du chiffre d'affaires",
-    "provider_fairness": "l'équité des mises à disposition",
-    "travel": "les déplacements",
-}
-"""Stage names as a coordinator reads them in the summary sentences."""
 
 
 def _window(target: float, tol: float) -> tuple[float, float]:
@@ -243,9 +235,7 @@ def build_allocation(
         f"Heures prêtées par les prestataires : {fmt_h(total_lent)}.",
     ]
     if status != "optimal":
-        pending = [
-            STAGE_FRENCH.get(s.name, s.name) for s in outcome.stages if s.status != "optimal"
-        ]
+        pending = [STAGE_LABELS[s.name].lower() for s in outcome.stages if s.status != "optimal"]
         summary.append(
             "Répartition valable mais non prouvée optimale pour : " + ", ".join(pending) + "."
         )

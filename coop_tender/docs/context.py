@@ -44,12 +44,6 @@ KIND_LABELS = {
     "EITI": "entreprise d'insertion par le travail indépendant (EITI)",
     "other": "autre structure",
 }
-STAGE_LABELS = {
-    "coverage": "Couverture des sites",
-    "turnover_fairness": "Équité du chiffre d'affaires",
-    "provider_fairness": "Équité des heures mises à disposition",
-    "travel": "Déplacements",
-}
 STATUS_LABELS = {
     "optimal": "optimal (prouvé)",
     "feasible": "réalisable, optimalité non prouvée",

@@ -16,14 +16,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from coop_tender.docs import french
 from coop_tender.docs.context import (
     KIND_LABELS,
-    STAGE_LABELS,
     STATUS_LABELS,
     VAT_RATE,
     Dossier,
     ProviderView,
     outside_window,
 )
-from coop_tender.models import Member, Period, ProviderMode
+from coop_tender.models import STAGE_LABELS, Member, Period, ProviderMode
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "dossier"
 CSS = TEMPLATES / "dossier.css"

@@ -12,9 +12,9 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from coop_tender.docs.context import STAGE_LABELS, STATUS_LABELS, Dossier
+from coop_tender.docs.context import STATUS_LABELS, Dossier
 from coop_tender.docs.sheets import EURO, HOURS, KM, PERCENT, Sheet, to_bytes
-from coop_tender.models import ProviderMode
+from coop_tender.models import STAGE_LABELS, ProviderMode
 
 SITES = "'Par site'"
 LENDING = "'Mises à disposition'"
