@@ -7,7 +7,6 @@ problem rejects the whole file: the caller stores nothing.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -24,10 +23,9 @@ from pydantic import ValidationError
 from coop_tender.capacity import layout as L
 from coop_tender.capacity import parse
 from coop_tender.errors import UserError, describe_validation_error
+from coop_tender.geo import communes_93
 from coop_tender.models import Member
 from coop_tender.workspace import Workspace
-
-COMMUNES_CSV = Path(__file__).resolve().parents[2] / "data" / "reference" / "communes_93.csv"
 
 
 def ref(cell: Cell) -> str:
@@ -395,14 +393,11 @@ def _floats(lat: str | None, lon: str | None) -> tuple[float, float] | None:
 
 def commune_coordinates(commune: str) -> tuple[float, float] | None:
     """Latitude and longitude of a commune of the 93, by INSEE code, name or postcode."""
-    if not COMMUNES_CSV.is_file():
-        return None
     wanted = L.normalize(commune).replace("-", " ")
-    with COMMUNES_CSV.open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            names = {row.get("insee", ""), L.normalize(row.get("nom", "")).replace("-", " ")}
-            if wanted in names:
-                return float(row["lat"]), float(row["lon"])
+    for row in communes_93():
+        names = {row.get("insee", ""), L.normalize(row.get("nom", "")).replace("-", " ")}
+        if wanted in names:
+            return float(row["lat"]), float(row["lon"])
     return None
 
 

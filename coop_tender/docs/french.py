@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from coop_tender.geo import communes_93
 from coop_tender.money import NBSP, NNBSP, format_euros, to_euros
 
 MONTHS = (
@@ -173,19 +171,9 @@ def euros_in_words(amount: Decimal | int | float | str) -> str:
     return sign + text
 
 
-COMMUNES_CSV = Path(__file__).resolve().parents[2] / "data" / "reference" / "communes_93.csv"
-
-
-@cache
-def _commune_names() -> dict[str, str]:
-    if not COMMUNES_CSV.is_file():
-        return {}
-    with COMMUNES_CSV.open(encoding="utf-8") as fh:
-        return {row["insee"]: row["nom"] for row in csv.DictReader(fh)}
-
-
 def commune(value: str | None) -> str:
     """A commune as an address shows it: its name for an INSEE code we know, else as given."""
     if not value:
         return ""
-    return _commune_names().get(value.strip(), value)
+    code = value.strip()
+    return next((row["nom"] for row in communes_93() if row["insee"] == code), value)
