@@ -58,6 +58,19 @@ def _restore(b: Built, saved: list[tuple[int, int, int]]) -> None:
         dom[0], dom[1] = lo, hi
 
 
+def _solve_pinned(b: Built, sol, saved: list[tuple[int, int, int]], seconds: float, workers: int):
+    """Solve the model with the domains `_fix…` pinned (their old bounds in `saved`) and `sol`
+    as hint, then unpin them; returns (status, solver)."""
+    from coop_tender.allocation.solve import hint, new_solver
+
+    hint(b, sol)
+    solver = new_solver(seconds, workers)
+    solver.parameters.max_presolve_iterations = 1  # sub-problems: one presolve pass is plenty
+    code = solver.solve(b.model)
+    _restore(b, saved)
+    return code, solver
+
+
 def improve(
     b: Built,
     sol,
@@ -72,7 +85,7 @@ def improve(
 
     Returns (solution, value). `worst(sol)` may name the member to start from.
     """
-    from coop_tender.allocation.solve import hint, new_solver, read_solution
+    from coop_tender.allocation.solve import read_solution
 
     rng = random.Random(seed)
     near = neighbours(b)
@@ -88,12 +101,7 @@ def improve(
         pool = sorted(near[start] - {start})
         rng.shuffle(pool)
         members = {start, *pool[: size - 1]}
-        saved = _fix(b, sol, members)
-        hint(b, sol)
-        solver = new_solver(min(left, 1.0), workers)
-        solver.parameters.max_presolve_iterations = 1
-        code = solver.solve(b.model)
-        _restore(b, saved)
+        code, solver = _solve_pinned(b, sol, _fix(b, sol, members), min(left, 1.0), workers)
         size = min(n, size + 1) if code == cp_model.OPTIMAL else max(3, size - 1)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = round(solver.objective_value)
@@ -151,7 +159,7 @@ def improve_by_territory(
     hold through the full model). Keeps improvements; moves to larger neighbourhoods when a
     whole round brings nothing; stops when the largest bring nothing or at `deadline`.
     Returns (solution, model travel)."""
-    from coop_tender.allocation.solve import hint, new_solver, read_solution
+    from coop_tender.allocation.solve import read_solution
 
     rng = random.Random(seed)
     d = b.data
@@ -173,11 +181,7 @@ def improve_by_territory(
             if not items:
                 continue
             saved = _fix_outside(b, sol, items)
-            hint(b, sol)
-            solver = new_solver(min(left, 1.0), workers)
-            solver.parameters.max_presolve_iterations = 1
-            code = solver.solve(b.model)
-            _restore(b, saved)
+            code, solver = _solve_pinned(b, sol, saved, min(left, 1.0), workers)
             found = round(solver.objective_value) if code in _SOLVED else value
             if found < value:
                 sol, value, improved = read_solution(b, solver), found, True
@@ -238,23 +242,16 @@ def improve_fairness_by_group(
     improvements; stop when that group cannot improve or at `deadline`. Each sub-problem is the
     size of one region, so a tender ten regions large costs ten regional solves, not one ten
     times harder. Returns (solution, model turnover excess)."""
-    from coop_tender.allocation.solve import _set_domain, _values, hint, new_solver, read_solution
-
-    w = b.fair
+    from coop_tender.allocation.solve import _set_domain, _values, read_solution
 
     def gaps(s) -> list[int]:
         value = _values(b, s)
-        covered = sum(value)
-        return [
-            max(0, lo * covered - w.unit * v, w.unit * v - hi * covered)
-            for lo, hi, v in zip(w.lo, w.hi, value, strict=True)
-        ]
+        return b.fair.gaps(value, sum(value))
 
     group_of = {k: g for g, group in enumerate(groups) for k in group}
     current = gaps(sol)
     if max(current) == 0:
         return sol, 0  # every co-contractor inside its window: nothing to improve
-    _set_domain(b, b.turnover_excess, 0, max(current))
     excess = group_excess_vars(b, groups, max(current))
     first = (deadline - time.perf_counter()) / len(groups)
     limit = [min(max(first, 1.0), GROUP_SECONDS)] * len(groups)
@@ -264,12 +261,7 @@ def improve_fairness_by_group(
         before = max(current[k] for k in groups[g])
         _set_domain(b, b.turnover_excess, 0, max(current))
         b.model.minimize(excess[g])
-        saved = _fix(b, sol, groups[g])
-        hint(b, sol)
-        solver = new_solver(min(left, limit[g]), workers)
-        solver.parameters.max_presolve_iterations = 1
-        code = solver.solve(b.model)
-        _restore(b, saved)
+        code, solver = _solve_pinned(b, sol, _fix(b, sol, groups[g]), min(left, limit[g]), workers)
         if code in _SOLVED and round(solver.objective_value) < before:
             sol = read_solution(b, solver)
             current = gaps(sol)

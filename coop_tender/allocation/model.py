@@ -475,12 +475,16 @@ class Windows:
     hi: list[int]
     exact: bool
 
+    def gaps(self, amounts: list[int], total: int) -> list[int]:
+        """Each one's distance outside its window (in 1/unit; 0 inside), `total` shared out."""
+        return [
+            max(0, lo * total - self.unit * v, self.unit * v - hi * total)
+            for lo, hi, v in zip(self.lo, self.hi, amounts, strict=True)
+        ]
+
     def excess(self, amounts: list[int], total: int) -> int:
         """The model's worst excess (in 1/unit) of these amounts: what the rows force."""
-        worst = 0
-        for lo, hi, v in zip(self.lo, self.hi, amounts, strict=True):
-            worst = max(worst, lo * total - self.unit * v, self.unit * v - hi * total)
-        return worst
+        return max(self.gaps(amounts, total), default=0)
 
     def real_bound(self, bound: int, total_max: int) -> Fraction:
         """A valid lower bound of the real worst excess from the model's proven bound."""

@@ -150,18 +150,10 @@ def _worst(b: Built, name: str):
     """For fairness, the co-contractor furthest outside its window in a solution."""
     if name != "turnover_fairness":
         return None
-    d = b.data
 
     def worst(sol: Solution) -> int:
-        value = [0] * len(d.cocs)
-        for (i, k), v in sol.x.items():
-            if v:
-                value[k] += d.values[i]
-        covered, w = sum(value), b.fair
-        gaps = [
-            max(lo * covered - w.unit * v, w.unit * v - hi * covered)
-            for lo, hi, v in zip(w.lo, w.hi, value, strict=True)
-        ]
+        value = _values(b, sol)
+        gaps = b.fair.gaps(value, sum(value))
         return max(range(len(gaps)), key=gaps.__getitem__)
 
     return worst
@@ -224,16 +216,17 @@ class Outcome:
 
 
 def search(
-    b: Built, name: str, sol: Solution, end: float, workers: int, by_region: bool
+    b: Built, name: str, sol: Solution, end: float, workers: int, regions: list[set[int]]
 ) -> Solution:
     """The neighbourhood searches that follow a stage's main solve (see lns.py), until `end`;
-    the objective in `b.model` is the stage's, and is left so."""
+    turnover fairness goes region by region first when `regions` are given. The objective in
+    `b.model` is the stage's, and is left so."""
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":
         return improve_by_territory(b, sol, value, end, workers)[0]
-    if name == "turnover_fairness" and by_region:  # independent regions: one at a time first
-        sol, value = improve_fairness_by_group(b, sol, end, workers, components(b))
+    if name == "turnover_fairness" and regions:  # independent regions: one at a time first
+        sol, value = improve_fairness_by_group(b, sol, end, workers, regions)
         b.model.minimize(expr)
     return improve(b, sol, value, maximise, end, workers, _worst(b, name))[0]
 
@@ -255,16 +248,16 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     first_ok = greedy_is_valid(b.data, first_x, first_lend)
     hint(b, first)
     reserve = 0.0
-    regions = len(components(b))
+    regions = components(b)
     by_region = False
     for n, name in enumerate(STAGE_NAMES):
         if n == 1 and solution is not None and _partial(b, solution):
             reserve = reserve_partial
         left = deadline - time.perf_counter() - reserve
         budget = left * SHARE_OF_REMAINING[name]
-        if name == "turnover_fairness" and regions > 1:
+        if name == "turnover_fairness" and len(regions) > 1:
             # Region by region only if each region can get a real try (else: as one whole).
-            per_region = left * REGIONS_FAIRNESS_SHARE * REGIONS_LNS_SHARE / regions
+            per_region = left * REGIONS_FAIRNESS_SHARE * REGIONS_LNS_SHARE / len(regions)
             by_region = per_region >= MIN_REGION_SECONDS
             if by_region:
                 budget = left * REGIONS_FAIRNESS_SHARE
@@ -316,7 +309,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
                 return Outcome(b, stages, None, True)
             continue
         if lns_share and model_value(b, name, solution) != bounds[name]:
-            solution = search(b, name, solution, stage_end, workers, by_region)
+            solution = search(b, name, solution, stage_end, workers, regions if by_region else [])
         seconds_of[name] = time.perf_counter() - started
         # Fix the stage at the value of the solution in hand before the next one, so that
         # later stages never worsen it (the model's integer quantity; exact, see figures.py).
