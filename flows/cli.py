@@ -43,6 +43,7 @@ def run_command(args: argparse.Namespace) -> int:
     prepare_prefect_environment(out)
 
     from flows.tender_response import tender_response
+    from flows.waiting import DEFAULT_PORTAL_URL
 
     started = time.monotonic()
     print(f"Réponse à l'appel d'offres : {workspace} → {out} (Prefect, serveur intégré)")
@@ -51,7 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
         out=str(out),
         time_limit=args.time_limit,
         wait=not args.no_wait,
-        **({"portal_url": args.portal_url} if getattr(args, "portal_url", None) else {}),
+        portal_url=getattr(args, "portal_url", None) or DEFAULT_PORTAL_URL,
         return_state=True,
     )
     if state.is_failed():

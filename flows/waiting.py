@@ -17,9 +17,10 @@ from pathlib import Path
 
 from coop_tender.files import write_atomic
 from coop_tender.models import Member
+from coop_tender.portal.invite import DEFAULT_BASE_URL
 from coop_tender.workspace import Workspace
 
-DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
+DEFAULT_PORTAL_URL = DEFAULT_BASE_URL  # where `coop-tender portal` listens by default
 
 
 @dataclass(frozen=True)
