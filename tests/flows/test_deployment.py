@@ -9,7 +9,6 @@ Everything started here is stopped in `finally` blocks, also when the test fails
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,12 +25,6 @@ from tests.pg import create_database, require_postgres, temporary_postgres
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 RUN_TIMEOUT = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_runs(client, ids: list, timeout: float) -> list:
@@ -51,7 +44,7 @@ def test_two_tenders_run_concurrently_on_server_postgres_and_worker(tmp_path: Pa
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     logs = tmp_path / "logs"
-    port = _free_port()
+    port = stack.free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     started = time.monotonic()
     with temporary_postgres() as url:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from coop_tender.portal.app import create_app
 from coop_tender.portal.invite import invite_members
 from coop_tender.store import Store
 from coop_tender.workspace import Workspace
+from flows.stack import free_port
 from tests.conftest import EXAMPLE
 from tests.store.conftest import member
 
@@ -116,12 +116,6 @@ def snapshot(workspace: Workspace) -> tuple:
     with Store(workspace.store_url) as store:
         history = {m: len(store.declaration_history(m)) for m in store.latest()}
         return history, store.invitations(), store.declined()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
