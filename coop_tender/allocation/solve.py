@@ -19,6 +19,7 @@ from coop_tender.allocation.lns import (
     improve_by_territory,
     improve_fairness_by_group,
 )
+from coop_tender.allocation.local import improve_travel
 from coop_tender.allocation.model import Built, build_model, prepare
 from coop_tender.models import Allocation, Problem, Stage
 
@@ -31,6 +32,9 @@ SHARE_OF_REMAINING = {
 }
 """Each stage may use this share of the time left; what a stage does not use flows on."""
 MIN_STAGE_SECONDS = 0.05
+TRAVEL_ANNEAL_SHARE = 0.3
+"""Share of the travel search (after its main solve) given to simulated annealing (local.py)
+before the territory neighbourhoods; measured best of 0.3/0.5/0.9 on seed, tight and ×10."""
 LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 REGIONS_FAIRNESS_SHARE = 0.6
@@ -205,6 +209,18 @@ def fix_stage(b: Built, name: str, value: int) -> None:
             )
 
 
+def travel_floor(b: Built) -> int:
+    """A lower bound of travel (metres) that needs no solver: when coverage is fixed at the
+    value of every site someone may take, each such site (of non-zero value) must go to some
+    member, at least its nearest; otherwise 0. Reported when CP-SAT's bound is weaker or
+    missing (large tenders, where the main solve may end before its first bound)."""
+    d = b.data
+    coverable = [i for i, ms in enumerate(d.eligible) if ms and d.values[i] > 0]
+    if b.fixed.get("coverage") != sum(d.values[i] for i in coverable):
+        return 0
+    return sum(min(b.dist[(i, k)] for k in d.eligible[i]) for i in coverable)
+
+
 @dataclass
 class Outcome:
     """What the staged solve produced, before it is turned into an Allocation."""
@@ -223,8 +239,11 @@ def search(
     `b.model` is the stage's, and is left so."""
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
-    if name == "travel":
-        return improve_by_territory(b, sol, value, end, workers)[0]
+    if name == "travel":  # annealing first (fast moves), then CP-SAT on territories
+        sol = improve_travel(
+            b, sol, time.perf_counter() + TRAVEL_ANNEAL_SHARE * (end - time.perf_counter())
+        )
+        return improve_by_territory(b, sol, model_value(b, name, sol), end, workers)[0]
     if name == "turnover_fairness" and regions:  # independent regions: one at a time first
         sol, value = improve_fairness_by_group(b, sol, end, workers, regions)
         b.model.minimize(expr)
@@ -237,7 +256,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     When the coverage stage leaves coverable items unassigned, `reserve_partial` seconds are
     kept free for explaining why (the relaxation tests in explain.py).
     """
-    from coop_tender.allocation.hint import greedy, greedy_is_valid, improve_travel
+    from coop_tender.allocation.hint import greedy, greedy_is_valid
 
     stages: list[Stage] = []
     bounds: dict[str, int | None] = {}  # stage -> the model's proven bound (None: none)
@@ -277,8 +296,6 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         started = time.perf_counter()
         stage_end = started + budget
         if solution is not None:
-            if name == "travel":
-                solution = improve_travel(b, solution, time.perf_counter() + 0.2 * budget)
             if name == "provider_fairness":
                 solution = lend_only(b, solution, expr, 0.3 * budget, workers)
             hint(b, solution)
@@ -316,6 +333,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         value = model_value(b, name, solution)
         fix_stage(b, name, value)
         stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
+    if "travel" in seconds_of:
+        bounds["travel"] = max(bounds["travel"] or 0, travel_floor(b)) or bounds["travel"]
     if solution is not None:
         # Every figure is the returned solution's own, recomputed exactly.
         stages = [
