@@ -383,9 +383,9 @@ class TravelSearch:
         self.movable = [
             i for i in self.owner if i not in self.pinned and len(self.d.eligible[i]) > 1
         ]
-        if not self.movable:
-            return
         self.lend_slots = [key for key, ps in self.lenders.items() if len(ps) > 1]
+        if not self.movable and not self.lend_slots:
+            return
         start = time.perf_counter()
         span = max(deadline - start, 1e-6)
         best, best_sol = self.travel, self.solution(Solution)
@@ -398,7 +398,7 @@ class TravelSearch:
                     break
                 progress = (now - start) / span
                 temperature = hot * (cold / hot) ** progress
-            if self.lend_slots and rng.random() < LEND_STEP_SHARE:
+            if self.lend_slots and (not self.movable or rng.random() < LEND_STEP_SHARE):
                 self.random_lend_step(rng)
             else:
                 self.random_step(rng, temperature)

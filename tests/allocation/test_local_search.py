@@ -3,6 +3,7 @@ independent checker, stay within the fixed fairness values, and never lengthen t
 
 from __future__ import annotations
 
+import random
 import time
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -18,15 +19,15 @@ from tests.allocation.helpers import item, member, problem, provider
 from tests.strategies import problems
 
 
-def _annealed(p: Problem, seconds: float = 0.3, seed: int = 0):
+def _annealed(p: Problem, seconds: float = 0.3, seed: int = 0, check_with=assume):
     """Solve the four stages briefly, then anneal from that solution; returns (built, outcome,
     the stage-4 solution, the annealed one)."""
     data = prepare(p)
-    assume(not data.pin_problems)  # solve() answers those without a model
+    check_with(not data.pin_problems)  # solve() answers those without a model
     b = build_model(p, data)
     fix_rules(b)
     outcome = run_stages(b, time.perf_counter() + 1.0, workers=1)
-    assume(outcome.solution is not None)
+    check_with(outcome.solution is not None)
     search = TravelSearch(b, outcome.solution)
     search.anneal(time.perf_counter() + seconds, seed=seed)
     search.descend(time.perf_counter() + 0.2)
@@ -77,3 +78,40 @@ def test_a_site_moves_to_the_nearer_member_with_the_hours_lent_for_it() -> None:
     assert result.x[(0, a)] == 1 and result.x[(1, c)] == 1  # each site at its nearer member
     assert result.lend[(0, c, 0)] == 30 and result.lend[(0, a, 0)] == 0  # lent hours followed s2
     assert search.travel == 0
+
+
+def _true(condition: bool) -> None:
+    assert condition
+
+
+def test_lent_hours_change_provider_only_within_provider_fairness() -> None:
+    """One member needs 30 lent hours in each of two periods; two providers with equal capacity
+    must lend equal totals (tolerance 0, provider fairness 0 h). Lent-hours steps may swap which
+    provider lends in which period, never break the totals or any rule."""
+    p = problem(
+        [item("s1", 100, 1000), item("s2", 100, 1000, period="P2")],
+        [
+            member("a", {"P1": 70, "P2": 70}),
+            provider("ai1", {"P1": 30, "P2": 30}),
+            provider("ai2", {"P1": 30, "P2": 30}),
+        ],
+        max_provider_share=0.3,
+        min_provider_share=0.3,
+        fairness_tolerance=0.0,
+    )
+    b, outcome, before, _after = _annealed(p, check_with=_true)
+    search = TravelSearch(b, before)
+    search.lend_slots = [key for key, ps in search.lenders.items() if len(ps) > 1]
+    assert search.lend_slots  # both providers may lend to a in each period
+    rng = random.Random(0)
+    for _ in range(500):
+        search.random_lend_step(rng)
+    after = search.solution(Solution)
+    outcome.solution = after
+    allocation = build_allocation(p, b.data, outcome, [], "test")
+    assert check(p, allocation) == []
+    by_provider: dict[str, int] = {}
+    for ph in allocation.provider_hours:
+        by_provider[ph.provider] = by_provider.get(ph.provider, 0) + ph.hours
+    assert by_provider == {"ai1": 30, "ai2": 30}
+    assert exact_value(b, "provider_fairness", after) == 0
