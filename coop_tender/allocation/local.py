@@ -33,8 +33,11 @@ from coop_tender.allocation.model import (
 from coop_tender.models import MemberKind
 from coop_tender.money import to_cents
 
-SWAP_SHARE = 0.5
-"""Share of annealing steps that swap two sites rather than move one."""
+SWAP_SHARE = 0.35
+"""Share of annealing site steps that swap two sites between two members."""
+CHAIN_SHARE = 0.3
+"""Share of annealing site steps that move a site from a to c and one from a third member to
+a (the one at the low end of its window can give a site only if it gets one back)."""
 ANNEAL_SHARE = 0.9
 """Share of improve_travel's time spent annealing; a descent (improving moves only) ends it."""
 LEND_STEP_SHARE = 0.2
@@ -52,10 +55,6 @@ class TravelSearch:
         self.period = [tidx[it.period] for it in d.items]
         self.item_hours = [it.hours for it in d.items]
         self.pinned = {i for i, _k in d.pins}
-        self.partners: dict[int, set[int]] = defaultdict(set)  # members sharing eligible sites
-        for ms in d.eligible:
-            for k in ms:
-                self.partners[k].update(ms)
         policy = d.problem.policy
         self.share = (
             None if policy.max_provider_share is None else scaled_floor(policy.max_provider_share)
@@ -76,6 +75,7 @@ class TravelSearch:
             prov, coc = d.provs[p], d.cocs[k]
             if per_worker is not None and prov.kind is MemberKind.AI and coc.kind in COMPANY_KINDS:
                 self.cap480[(p, k)] = per_worker * prov.workers
+        self.partner_list = {k: sorted(ks) for k, ks in self._partners().items()}
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in sorted(b.lend):
             self.lenders[(k, t)].append(p)
@@ -84,6 +84,14 @@ class TravelSearch:
         self.minimum = d.problem.tender.insertion_hours_min * SCALE
         self.e_prov = b.fixed.get("provider_fairness")
         self.load(sol)
+
+    def _partners(self) -> dict[int, set[int]]:
+        """For each co-contractor, the members eligible for one of the sites it may take."""
+        out: dict[int, set[int]] = defaultdict(set)
+        for ms in self.d.eligible:
+            for k in ms:
+                out[k].update(ms)
+        return out
 
     def load(self, sol) -> None:
         """Set the running totals from a solution."""
@@ -201,44 +209,54 @@ class TravelSearch:
                 moved += step
         return moved
 
-    def plan(self, a: int, c: int, dh: dict[int, int], dv: int):
-        """Check moving sites worth `dv` cents and dh[t] hours per period from a to c
-        (negative: from c to a) and plan the lent hours; returns (changes of lent hours,
-        change of insertion hours × SCALE) or None when a rule would break."""
-        va, vc = self.value[a] - dv, self.value[c] + dv
-        if (self.dep[a] is not None and va > self.dep[a]) or (
-            self.dep[c] is not None and vc > self.dep[c]
-        ):
-            return None
-        if self.low is not None and not (
-            self.low[a] <= va <= self.high[a] and self.low[c] <= vc <= self.high[c]
-        ):
-            return None
+    def plan(self, moves: list[tuple[int, int, int]]):
+        """Check site moves (item, from, to) and plan the lent hours that follow them; returns
+        (changes of lent hours, change of insertion hours × SCALE) or None when a rule would
+        break."""
+        dv: dict[int, int] = defaultdict(int)
+        dh: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # t -> k -> h
+        for i, src, dst in moves:
+            v, t, h = self.d.values[i], self.period[i], self.item_hours[i]
+            dv[src] -= v
+            dv[dst] += v
+            dh[t][src] -= h
+            dh[t][dst] += h
+        for k, change in dv.items():
+            new = self.value[k] + change
+            if self.dep[k] is not None and new > self.dep[k]:
+                return None
+            if self.low is not None and not self.low[k] <= new <= self.high[k]:
+                return None
         delta: dict[tuple[int, int, int], int] = {}
         dtotal: dict[int, int] = {}
         social = 0
-        for t, h in dh.items():
-            new = {a: self.hours[(a, t)] - h, c: self.hours[(c, t)] + h}
-            ranges = {k: self.lent_range(k, t, new[k]) for k in (a, c)}
+        for t, changes in dh.items():
+            members = list(changes)
+            new = {k: self.hours[(k, t)] + changes[k] for k in members}
+            ranges = {k: self.lent_range(k, t, new[k]) for k in members}
             if any(lo > hi for lo, hi in ranges.values()):
                 return None
-            lent = {k: self.recv[(k, t)] for k in (a, c)}
-            for src, dst in ((a, c), (c, a)):
-                (lo_s, hi_s), (lo_d, hi_d) = ranges[src], ranges[dst]
-                want = max(lo_d - lent[dst], lent[src] - hi_s, 0)
-                want = min(want, lent[src] - lo_s, hi_d - lent[dst])
-                if want > 0:
-                    moved = self._transfer(src, dst, t, want, delta)
-                    lent[src] -= moved
-                    lent[dst] += moved
-            for k in (a, c):
+            lent = {k: self.recv[(k, t)] for k in members}
+            # Lent hours follow the work: from members that must (or may) receive fewer to
+            # members that must receive more, same provider; the rest from or to providers.
+            for dst in members:
+                for src in members:
+                    lo_d, hi_d = ranges[dst]
+                    lo_s, hi_s = ranges[src]
+                    want = max(lo_d - lent[dst], lent[src] - hi_s, 0)
+                    want = min(want, lent[src] - lo_s, hi_d - lent[dst])
+                    if src != dst and want > 0:
+                        moved = self._transfer(src, dst, t, want, delta)
+                        lent[src] -= moved
+                        lent[dst] += moved
+            for k in members:
                 lo, hi = ranges[k]
                 if lent[k] < lo and self._take(k, t, lo - lent[k], delta, dtotal):
                     return None
                 if lent[k] > hi and self._give_back(k, t, lent[k] - hi, delta, dtotal):
                     return None
-                change = sum(v for (p, kk, tt), v in delta.items() if kk == k and tt == t)
-                social += self.rate[k] * (new[k] - self.hours[(k, t)] - change)
+                received = sum(v for (_p, kk, tt), v in delta.items() if kk == k and tt == t)
+                social += self.rate[k] * (changes[k] - received)
         if not self.providers_ok({p: v for p, v in dtotal.items() if v}):
             return None
         social += sum(self.prov_rate[p] * v for p, v in dtotal.items())
@@ -280,24 +298,16 @@ class TravelSearch:
 
     # ------------------------------------------------------------------ neighbourhoods
 
-    def _swap_hours(self, i: int, j: int) -> dict[int, int]:
-        """Hours per period that leave i's member when i and j (the other's site) swap."""
-        t, tj = self.period[i], self.period[j]
-        if t == tj:
-            return {t: self.item_hours[i] - self.item_hours[j]}
-        return {t: self.item_hours[i], tj: -self.item_hours[j]}
-
     def try_item(self, i: int) -> bool:
         """Move site i to a nearer member, alone or swapped with one of that member's sites;
         applies the first change that shortens travel."""
         a = self.owner[i]
         d_ia = self.dist[(i, a)]
-        t, h, v = self.period[i], self.item_hours[i], self.d.values[i]
         for c in sorted(self.d.eligible[i], key=lambda c: self.dist[(i, c)]):
             gain = d_ia - self.dist[(i, c)]
             if gain <= 0:
                 return False
-            plan = self.plan(a, c, {t: h}, v)
+            plan = self.plan([(i, a, c)])
             if plan is not None:
                 self.apply([(i, a, c)], *plan)
                 return True
@@ -306,7 +316,7 @@ class TravelSearch:
                     continue
                 if gain + self.dist[(j, c)] - self.dist[(j, a)] <= 0:
                     continue
-                plan = self.plan(a, c, self._swap_hours(i, j), v - self.d.values[j])
+                plan = self.plan([(i, a, c), (j, c, a)])
                 if plan is not None:
                     self.apply([(i, a, c), (j, c, a)], *plan)
                     return True
@@ -324,30 +334,36 @@ class TravelSearch:
                     return
 
     def random_step(self, rng: random.Random, temperature: float) -> None:
-        """One annealing step: a random site to a random other eligible member, alone or
-        swapped with one of that member's sites; kept if it shortens travel, or lengthens it
-        by Δ metres with probability exp(−Δ / temperature)."""
+        """One annealing step: a random site i to a random other eligible member c, alone,
+        swapped with one of c's sites, or with a site of a third member coming to i's member
+        in exchange; kept if it shortens travel, or lengthens it by Δ metres with probability
+        exp(−Δ / temperature)."""
         i = self.movable[rng.randrange(len(self.movable))]
         ms = self.d.eligible[i]
         a, c = self.owner[i], ms[rng.randrange(len(ms))]
         if c == a:
             return
-        change = self.dist[(i, c)] - self.dist[(i, a)]
         moves = [(i, a, c)]
-        dh, dv = {self.period[i]: self.item_hours[i]}, self.d.values[i]
-        if rng.random() < SWAP_SHARE:
-            others = self.items_of[c]
+        kind = rng.random()
+        if kind < SWAP_SHARE + CHAIN_SHARE:
+            # a site j comes back to a: from c (a swap) or from a third member (a chain)
+            e = c
+            if kind >= SWAP_SHARE:
+                partners = self.partner_list[a]
+                e = partners[rng.randrange(len(partners))]
+                if e in (a, c):
+                    return
+            others = self.items_of[e]
             if not others:
                 return
             j = rng.choice(tuple(others))
             if j in self.pinned or (j, a) not in self.dist:
                 return
-            change += self.dist[(j, a)] - self.dist[(j, c)]
-            moves.append((j, c, a))
-            dh, dv = self._swap_hours(i, j), dv - self.d.values[j]
+            moves.append((j, e, a))
+        change = sum(self.dist[(x, dst)] - self.dist[(x, src)] for x, src, dst in moves)
         if change > 0 and rng.random() >= math.exp(-change / temperature):
             return
-        plan = self.plan(a, c, dh, dv)
+        plan = self.plan(moves)
         if plan is not None:
             self.apply(moves, *plan)
 
