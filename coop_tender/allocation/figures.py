@@ -71,9 +71,15 @@ def exact_stage(b: Built, name: str, sol, bound: int | None, seconds: float) -> 
     """The stage as reported: exact value of `sol`, a valid bound, honest status."""
     unit = STAGE_UNITS[name]
     value = exact_value(b, name, sol)
-    if bound is None:
-        shown = float(value) / 100 if name == "coverage" else value
-        return Stage(name=name, value=round(float(shown), 2), status="feasible", unit=unit)
+    if bound is None:  # money stages are in cents, like the value computed above
+        shown = value / 100 if name in ("coverage", "turnover_fairness") else value
+        return Stage(
+            name=name,
+            value=round(float(shown), 2),
+            status="feasible",
+            seconds=round(seconds, 3),
+            unit=unit,
+        )
     if name == "travel":
         real_bound = _travel_bound_km(b, bound)
         # Distances are rounded to the metre in the model: "optimal" means the model's travel

@@ -87,3 +87,30 @@ def test_random_problems_stage_values_are_the_allocation_s(problem: Problem) -> 
     allocation = solve(problem, time_limit=1.0)
     if allocation.status != "infeasible":
         assert_figures_are_real(problem, allocation)
+
+
+def test_a_stage_whose_bound_is_unknown_is_still_reported_in_euros_with_its_time() -> None:
+    """When CP-SAT gives no bound (a large tender's stage ended before its first one), the
+    stage's value is the same euros as with a bound — not cents — and keeps its seconds."""
+    import time
+
+    from coop_tender.allocation.figures import exact_stage, model_value
+    from coop_tender.allocation.model import build_model, prepare
+    from coop_tender.allocation.solve import fix_rules, run_stages
+    from tests.allocation.helpers import item, member, problem
+
+    p = problem(
+        [item("s1", 10, 1000), item("s2", 10, 3000)],
+        [member("a", 10), member("b", 10)],
+        fairness_tolerance=0.0,
+    )
+    b = build_model(p, prepare(p))
+    fix_rules(b)
+    outcome = run_stages(b, time.perf_counter() + 2.0, workers=1)
+    sol = outcome.solution
+    bound = model_value(b, "turnover_fairness", sol)
+    known = exact_stage(b, "turnover_fairness", sol, bound, 1.5)
+    unknown = exact_stage(b, "turnover_fairness", sol, None, 1.5)
+    assert known.value == 1000.0  # targets 2 000 € each: one member 1 000 € short
+    assert unknown.value == known.value and unknown.bound is None
+    assert unknown.seconds == 1.5
