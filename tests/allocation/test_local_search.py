@@ -9,7 +9,7 @@ import time
 from hypothesis import HealthCheck, assume, given, settings
 
 from coop_tender.allocation.figures import exact_value
-from coop_tender.allocation.local import TravelSearch
+from coop_tender.allocation.local import TravelSearch, polish_fairness
 from coop_tender.allocation.model import build_model, prepare
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import Solution, fix_rules, run_stages
@@ -115,3 +115,39 @@ def test_lent_hours_change_provider_only_within_provider_fairness() -> None:
         by_provider[ph.provider] = by_provider.get(ph.provider, 0) + ph.hours
     assert by_provider == {"ai1": 30, "ai2": 30}
     assert exact_value(b, "provider_fairness", after) == 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3))
+def test_fairness_polish_keeps_every_rule_and_never_raises_the_worst_excess(p: Problem) -> None:
+    b, outcome, before, _after = _annealed(p, seconds=0.01)
+    after = polish_fairness(b, before, time.perf_counter() + 1.0)
+    outcome.solution = after
+    assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
+    assert exact_value(b, "turnover_fairness", after) <= exact_value(b, "turnover_fairness", before)
+    assert exact_value(b, "coverage", after) == exact_value(b, "coverage", before)
+
+
+def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
+    """Targets 3 000 € each; a holds 1 000 + 3 000 €, b holds 2 000 €: one move (the 1 000 €
+    site to b) or one swap (3 000 € against 2 000 €) puts both on target (excess 1 000 € → 0)."""
+    p = problem(
+        [item("s1", 10, 1000), item("s2", 10, 3000), item("s3", 10, 2000)],
+        [member("a", 30), member("b", 30)],
+        fairness_tolerance=0.0,
+    )
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    a_, b_ = (next(k for k, m in enumerate(data.cocs) if m.id == ident) for ident in "ab")
+    start = Solution(
+        x={(0, a_): 1, (0, b_): 0, (1, a_): 1, (1, b_): 0, (2, a_): 0, (2, b_): 1},
+        lend={},
+    )
+    assert exact_value(b, "turnover_fairness", start) == 100_000  # cents
+    polished = polish_fairness(b, start, time.perf_counter() + 1.0)
+    assert exact_value(b, "turnover_fairness", polished) == 0
+    values = [0, 0]
+    for (i, k), on in polished.x.items():
+        values[k] += on * data.values[i]
+    assert values == [300_000, 300_000]
