@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.figures import STAGE_UNITS, exact_stage, model_value
+from coop_tender.allocation.figures import (
+    STAGE_UNITS,
+    exact_stage,
+    fairness_floor,
+    model_value,
+    travel_floor,
+)
 from coop_tender.allocation.lns import (
     components,
     improve,
@@ -192,6 +198,26 @@ def lend_only(
     return sol
 
 
+def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) -> Solution:
+    """`candidate` if CP-SAT accepts it on the full model (every variable fixed to it: a pure
+    check, milliseconds on 130 sites), else `fallback`: what the local searches (local.py)
+    return is never trusted on its own bookkeeping alone."""
+    if candidate is fallback:
+        return fallback
+    domains = b.model.proto.variables
+    saved = []
+    for values, variables in ((candidate.x, b.x), (candidate.lend, b.lend)):
+        for key, var in variables.items():
+            dom = domains[var.index].domain
+            saved.append((dom, dom[0], dom[1]))
+            dom[0] = dom[1] = values.get(key, 0)
+    hint(b, candidate)
+    code = new_solver(10.0, workers).solve(b.model)
+    for dom, lo, hi in saved:
+        dom[0], dom[1] = lo, hi
+    return candidate if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else fallback
+
+
 def fix_stage(b: Built, name: str, value: int) -> None:
     """Keep a stage at the value reached: later stages may not worsen it.
 
@@ -220,18 +246,6 @@ def fix_stage(b: Built, name: str, value: int) -> None:
             )
 
 
-def travel_floor(b: Built) -> int:
-    """A lower bound of travel (metres) that needs no solver: when coverage is fixed at the
-    value of every site someone may take, each such site (of non-zero value) must go to some
-    member, at least its nearest; otherwise 0. Reported when CP-SAT's bound is weaker or
-    missing (large tenders, where the main solve may end before its first bound)."""
-    d = b.data
-    coverable = [i for i, ms in enumerate(d.eligible) if ms and d.values[i] > 0]
-    if b.fixed.get("coverage") != sum(d.values[i] for i in coverable):
-        return 0
-    return sum(min(b.dist[(i, k)] for k in d.eligible[i]) for i in coverable)
-
-
 @dataclass
 class Outcome:
     """What the staged solve produced, before it is turned into an Allocation."""
@@ -251,16 +265,17 @@ def search(
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":  # annealing first (fast moves), then CP-SAT on territories
-        sol = improve_travel(
+        annealed = improve_travel(
             b, sol, time.perf_counter() + TRAVEL_ANNEAL_SHARE * (end - time.perf_counter())
         )
+        sol = verified(b, annealed, sol, workers)
         return improve_by_territory(b, sol, model_value(b, name, sol), end, workers)[0]
     if name == "turnover_fairness" and regions:  # independent regions: one at a time first
         sol, value = improve_fairness_by_group(b, sol, end, workers, regions)
         b.model.minimize(expr)
     sol = improve(b, sol, value, maximise, end, workers, _worst(b, name))[0]
     if name == "turnover_fairness":  # exact exchanges where CP-SAT's neighbourhoods stalled
-        sol = polish_fairness(b, sol, end + POLISH_SECONDS)
+        sol = verified(b, polish_fairness(b, sol, end + POLISH_SECONDS), sol, workers)
     return sol
 
 
@@ -347,8 +362,9 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         value = model_value(b, name, solution)
         fix_stage(b, name, value)
         stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
-    if "travel" in seconds_of:
-        bounds["travel"] = max(bounds["travel"] or 0, travel_floor(b)) or bounds["travel"]
+    for name, floor in (("turnover_fairness", fairness_floor), ("travel", travel_floor)):
+        if name in seconds_of:  # a solver-free bound, when CP-SAT's is weaker or missing
+            bounds[name] = max(bounds[name] or 0, floor(b)) or bounds[name]
     if solution is not None:
         # Every figure is the returned solution's own, recomputed exactly.
         stages = [
