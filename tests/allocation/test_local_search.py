@@ -34,6 +34,14 @@ def _annealed(p: Problem, seconds: float = 0.3, seed: int = 0, check_with=assume
     return b, outcome, outcome.solution, search.solution(Solution)
 
 
+def _built(p: Problem, *members: str):
+    """The model of `p` with every rule on, and the indices of the named co-contractors."""
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    return data, b, [next(k for k, m in enumerate(data.cocs) if m.id == ident) for ident in members]
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_items=14, max_members=5, max_providers=3))
 def test_annealing_keeps_every_rule_and_stage(p: Problem) -> None:
@@ -63,10 +71,7 @@ def test_a_site_moves_to_the_nearer_member_with_the_hours_lent_for_it() -> None:
         max_provider_share=0.3,
         min_provider_share=0.1,
     )
-    data = prepare(p)
-    b = build_model(p, data)
-    fix_rules(b)
-    a, c = (next(k for k, m in enumerate(data.cocs) if m.id == ident) for ident in "ac")
+    _data, b, (a, c) = _built(p, "a", "c")
     crossed = Solution(
         x={(0, a): 0, (0, c): 1, (1, a): 1, (1, c): 0},
         lend={key: 0 for key in b.lend} | {(0, a, 0): 30},
@@ -136,10 +141,7 @@ def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
         [member("a", 30), member("b", 30)],
         fairness_tolerance=0.0,
     )
-    data = prepare(p)
-    b = build_model(p, data)
-    fix_rules(b)
-    a_, b_ = (next(k for k, m in enumerate(data.cocs) if m.id == ident) for ident in "ab")
+    data, b, (a_, b_) = _built(p, "a", "b")
     start = Solution(
         x={(0, a_): 1, (0, b_): 0, (1, a_): 1, (1, b_): 0, (2, a_): 0, (2, b_): 1},
         lend={},
