@@ -117,7 +117,8 @@ class TravelSearch:
                 self.used480[(p, k)] += h
         self.total_lent = sum(self.ptotal)
         self.total_hours = sum(self.item_hours[i] for i in self.owner)
-        self.low, self.high = _windows(self.b, sum(self.value))
+        e = b.fixed.get("turnover_fairness")  # windows fixed by stage 2 (see solve.fix_stage)
+        self.low, self.high = (None, None) if e is None else b.fair.bounds_at(e, sum(self.value))
         own = sum(self.rate[k] * (h - self.recv[(k, t)]) for (k, t), h in self.hours.items())
         lent = sum(self.prov_rate[p] * h for p, h in enumerate(self.ptotal))
         self.social = own + lent
@@ -432,18 +433,6 @@ def _sum_pair(delta: dict, p: int, k: int) -> int:
     return sum(v for (pp, kk, _t), v in delta.items() if pp == p and kk == k)
 
 
-def _windows(b: Built, covered: int) -> tuple[list[int] | None, list[int] | None]:
-    """Each co-contractor's value window (cents) once turnover fairness is fixed (see
-    solve.fix_stage), or None before."""
-    e = b.fixed.get("turnover_fairness")
-    if e is None:
-        return None, None
-    w = b.fair
-    low = [max(-((e - lo * covered) // w.unit), 0) for lo in w.lo]
-    high = [(e + hi * covered) // w.unit for hi in w.hi]
-    return low, high
-
-
 def improve_travel(b: Built, sol, deadline: float):
     """Local search on travel (see module docstring); returns a solution of the same type."""
     search = TravelSearch(b, sol)
@@ -468,8 +457,7 @@ def polish_fairness(b: Built, sol, deadline: float):
         target = max(gaps) - 1
         if target < 0:
             break
-        search.low = [max(-((target - lo * covered) // w.unit), 0) for lo in w.lo]
-        search.high = [(target + hi * covered) // w.unit for hi in w.hi]
+        search.low, search.high = w.bounds_at(target, covered)
         stuck = False
         for k in (k for k, g in enumerate(gaps) if g > target):
             if search.low[k] <= search.value[k] <= search.high[k]:

@@ -486,6 +486,13 @@ class Windows:
         """The model's worst excess (in 1/unit) of these amounts: what the rows force."""
         return max(self.gaps(amounts, total), default=0)
 
+    def bounds_at(self, excess: int, total: int) -> tuple[list[int], list[int]]:
+        """Each one's allowed amounts when the worst excess is `excess` (1/unit), as [low, high]
+        per member: its window widened by the excess, nothing tighter, low never below 0."""
+        low = [max(-((excess - lo * total) // self.unit), 0) for lo in self.lo]
+        high = [(excess + hi * total) // self.unit for hi in self.hi]
+        return low, high
+
     def real_bound(self, bound: int, total_max: int) -> Fraction:
         """A valid lower bound of the real worst excess from the model's proven bound."""
         if self.exact:

@@ -234,16 +234,13 @@ def fix_stage(b: Built, name: str, value: int) -> None:
     fixed = b.model.add(expr >= value) if maximise else b.model.add(expr <= value)
     fixed.with_name(f"stage_{name}_fixed")
     if name == "turnover_fairness" and "coverage" in b.fixed:
-        w, covered = b.fair, b.fixed["coverage"]
+        low, high = b.fair.bounds_at(value, b.fixed["coverage"])
         with_sites = {k for _i, k in b.x}
         for k, m in enumerate(b.data.cocs):
-            if k not in with_sites:
-                continue
-            low = -((value - w.lo[k] * covered) // w.unit)  # ceil((lo·C − E*) / unit)
-            high = (value + w.hi[k] * covered) // w.unit
-            b.model.add_linear_constraint(b.value_of[k], max(low, 0), high).with_name(
-                f"stage_turnover_window[{m.id}]"
-            )
+            if k in with_sites:
+                b.model.add_linear_constraint(b.value_of[k], low[k], high[k]).with_name(
+                    f"stage_turnover_window[{m.id}]"
+                )
 
 
 @dataclass
