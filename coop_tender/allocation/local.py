@@ -22,6 +22,7 @@ import random
 import time
 from collections import defaultdict
 
+from coop_tender.allocation.lns import neighbours
 from coop_tender.allocation.model import (
     COMPANY_KINDS,
     SCALE,
@@ -75,7 +76,7 @@ class TravelSearch:
             prov, coc = d.provs[p], d.cocs[k]
             if per_worker is not None and prov.kind is MemberKind.AI and coc.kind in COMPANY_KINDS:
                 self.cap480[(p, k)] = per_worker * prov.workers
-        self.partner_list = {k: sorted(ks) for k, ks in self._partners().items()}
+        self.partner_list = [sorted(ks) for ks in neighbours(b)]  # co-contractor -> partners
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in sorted(b.lend):
             self.lenders[(k, t)].append(p)
@@ -84,14 +85,6 @@ class TravelSearch:
         self.minimum = d.problem.tender.insertion_hours_min * SCALE
         self.e_prov = b.fixed.get("provider_fairness")
         self.load(sol)
-
-    def _partners(self) -> dict[int, set[int]]:
-        """For each co-contractor, the members eligible for one of the sites it may take."""
-        out: dict[int, set[int]] = defaultdict(set)
-        for ms in self.d.eligible:
-            for k in ms:
-                out[k].update(ms)
-        return out
 
     def load(self, sol) -> None:
         """Set the running totals from a solution."""
@@ -421,7 +414,6 @@ class TravelSearch:
                 self.random_step(rng, temperature)
             if self.travel < best:
                 best, best_sol = self.travel, self.solution(Solution)
-        self.steps = steps
         self.load(best_sol)
 
 
@@ -486,7 +478,7 @@ def _exchanges(search: TravelSearch, k: int):
     (item, from, to); filtered on k's new value (the cheap part of a plan)."""
     pinned, dist, values = search.pinned, search.dist, search.d.values
     value, low, high = search.value[k], search.low[k], search.high[k]
-    partners = [c for c in search.partner_list.get(k, ()) if c != k]
+    partners = [c for c in search.partner_list[k] if c != k]
     mine = {
         c: [i for i in search.items_of[k] if i not in pinned and (i, c) in dist] for c in partners
     }
