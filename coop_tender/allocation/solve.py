@@ -204,17 +204,16 @@ def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) ->
     return is never trusted on its own bookkeeping alone."""
     if candidate is fallback:
         return fallback
+    from coop_tender.allocation.lns import _solve_pinned
+
     domains = b.model.proto.variables
-    saved = []
+    saved = []  # (index, lo, hi) as lns._solve_pinned restores them
     for values, variables in ((candidate.x, b.x), (candidate.lend, b.lend)):
         for key, var in variables.items():
             dom = domains[var.index].domain
-            saved.append((dom, dom[0], dom[1]))
+            saved.append((var.index, dom[0], dom[1]))
             dom[0] = dom[1] = values.get(key, 0)
-    hint(b, candidate)
-    code = new_solver(10.0, workers).solve(b.model)
-    for dom, lo, hi in saved:
-        dom[0], dom[1] = lo, hi
+    code, _solver = _solve_pinned(b, candidate, saved, 10.0, workers)
     return candidate if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else fallback
 
 
