@@ -12,13 +12,12 @@ from fractions import Fraction
 from coop_tender.allocation.model import (
     DIST_UNIT_KM,
     Built,
+    dependency_cap,
     exact,
     exact_excess,
-    floor_times,
     tolerance,
 )
 from coop_tender.models import Stage
-from coop_tender.money import to_cents
 
 STAGE_UNITS = {"coverage": "€", "turnover_fairness": "€", "provider_fairness": "h", "travel": "km"}
 
@@ -174,7 +173,8 @@ def fairness_floor(b: Built) -> int:
                     break
                 vmax += take * d.values[i]
                 room -= take * d.items[i].hours
-        if policy.max_dependency is not None and _rule_on(b, "dependency"):
-            vmax = min(vmax, floor_times(policy.max_dependency, to_cents(member.annual_turnover)))
+        cap = dependency_cap(policy, member)
+        if cap is not None and _rule_on(b, "dependency"):
+            vmax = min(vmax, cap)
         best = max(best, w.lo[k] * covered - w.unit * vmax)
     return math.ceil(best)

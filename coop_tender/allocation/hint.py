@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from coop_tender.allocation.model import (
-    COMPANY_KINDS,
     SCALE,
     Data,
-    floor_times,
+    ai_hours_cap,
+    dependency_cap,
     scaled_ceil,
     scaled_floor,
 )
-from coop_tender.models import MemberKind
 from coop_tender.money import to_cents
 
 
@@ -41,19 +40,12 @@ class _State:
             if policy.max_provider_share is not None
             else None
         )
-        dep = policy.max_dependency
-        self.dep_left = [
-            floor_times(dep, to_cents(m.annual_turnover)) if dep is not None else None
-            for m in data.cocs
-        ]
+        self.dep_left = [dependency_cap(policy, m) for m in data.cocs]
         self.rate = [
             to_cents(m.hourly_rate) if m.hourly_rate is not None else 0 for m in data.provs
         ]
-        self.prov_money_left = [
-            floor_times(dep, to_cents(m.annual_turnover)) if dep is not None else None
-            for m in data.provs
-        ]
-        self.per_worker = policy.ai_max_hours_per_worker
+        self.prov_money_left = [dependency_cap(policy, m) for m in data.provs]
+        self.policy = policy
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in data.lend_pairs:
             self.lenders[(k, t)].append(p)
@@ -61,12 +53,9 @@ class _State:
     def can_lend(self, p: int, k: int, t: int) -> int:
         """Hours provider p may still lend to k in period t (capacity, 480 h, dependency)."""
         room = self.prov_left[(p, t)]
-        if (
-            self.per_worker is not None
-            and self.d.provs[p].kind is MemberKind.AI
-            and self.d.cocs[k].kind in COMPANY_KINDS
-        ):
-            room = min(room, self.per_worker * self.d.provs[p].workers - self.pair[(p, k)])
+        cap = ai_hours_cap(self.policy, self.d.provs[p], self.d.cocs[k])
+        if cap is not None:
+            room = min(room, cap - self.pair[(p, k)])
         money = self.prov_money_left[p]
         if money is not None and self.rate[p]:
             room = min(room, money // self.rate[p])

@@ -24,14 +24,13 @@ from collections import defaultdict
 
 from coop_tender.allocation.lns import neighbours
 from coop_tender.allocation.model import (
-    COMPANY_KINDS,
     SCALE,
     Built,
-    floor_times,
+    ai_hours_cap,
+    dependency_cap,
     scaled_ceil,
     scaled_floor,
 )
-from coop_tender.models import MemberKind
 from coop_tender.money import to_cents
 
 SWAP_SHARE = 0.35
@@ -60,22 +59,16 @@ class TravelSearch:
         self.share = (
             None if policy.max_provider_share is None else scaled_floor(policy.max_provider_share)
         )
-        dep = policy.max_dependency
-        self.dep = [
-            None if dep is None else floor_times(dep, to_cents(m.annual_turnover)) for m in d.cocs
-        ]
+        self.dep = [dependency_cap(policy, m) for m in d.cocs]
         self.prate = [0 if m.hourly_rate is None else to_cents(m.hourly_rate) for m in d.provs]
-        self.pdep = [
-            None if dep is None else floor_times(dep, to_cents(m.annual_turnover)) for m in d.provs
-        ]
+        self.pdep = [dependency_cap(policy, m) for m in d.provs]
         self.rate = [scaled_floor(m.insertion_rate) for m in d.cocs]
         self.prov_rate = [scaled_floor(m.insertion_rate) for m in d.provs]
-        per_worker = policy.ai_max_hours_per_worker
-        self.cap480: dict[tuple[int, int], int] = {}
+        self.cap480: dict[tuple[int, int], int] = {}  # (provider, co-contractor) -> rule 5
         for p, k, _t in b.lend:
-            prov, coc = d.provs[p], d.cocs[k]
-            if per_worker is not None and prov.kind is MemberKind.AI and coc.kind in COMPANY_KINDS:
-                self.cap480[(p, k)] = per_worker * prov.workers
+            cap = ai_hours_cap(policy, d.provs[p], d.cocs[k])
+            if cap is not None:
+                self.cap480[(p, k)] = cap
         self.partner_list = [sorted(ks) for ks in neighbours(b)]  # co-contractor -> partners
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in sorted(b.lend):

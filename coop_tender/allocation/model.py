@@ -19,7 +19,7 @@ from fractions import Fraction
 from ortools.sat.python import cp_model
 
 from coop_tender.geo import great_circle_km
-from coop_tender.models import Member, MemberKind, Problem, Role, WorkItem
+from coop_tender.models import Member, MemberKind, Policy, Problem, Role, WorkItem
 from coop_tender.money import to_cents
 
 SCALE = 1_000_000
@@ -65,6 +65,22 @@ def scaled_ceil(x: float, scale: int = SCALE) -> int:
 def floor_times(x: float, amount: int) -> int:
     """floor(x * amount) exactly: the largest integer a cap of x × amount allows."""
     return math.floor(exact(x) * amount)
+
+
+def dependency_cap(policy: Policy, member: Member) -> int | None:
+    """Rule 6: the most cents `member` may earn from this market (None: no such rule)."""
+    if policy.max_dependency is None:
+        return None
+    return floor_times(policy.max_dependency, to_cents(member.annual_turnover))
+
+
+def ai_hours_cap(policy: Policy, provider: Member, member: Member) -> int | None:
+    """Rule 5: the most hours `provider` may lend `member` over the contract; None when the
+    480-hour rule does not apply (not an AI, lending to an association, or no such rule)."""
+    per_worker = policy.ai_max_hours_per_worker
+    if per_worker is None or provider.kind is not MemberKind.AI:
+        return None
+    return per_worker * provider.workers if member.kind in COMPANY_KINDS else None
 
 
 # --------------------------------------------------------------------------- data
@@ -378,15 +394,14 @@ def add_rule5_ai_480(b: Built) -> None:
     """Rule 5: an AI lends at most N h per worker over the contract to any one company."""
     d = b.data
     lit = _rule(b, "ai_480")
-    per_worker = d.problem.policy.ai_max_hours_per_worker
-    if per_worker is None:
-        return
+    policy = d.problem.policy
     pairs: dict[tuple[int, int], list] = defaultdict(list)
     for (p, k, _t), var in b.lend.items():
-        if d.provs[p].kind is MemberKind.AI and d.cocs[k].kind in COMPANY_KINDS:
+        if ai_hours_cap(policy, d.provs[p], d.cocs[k]) is not None:
             pairs[(p, k)].append(var)
     for (p, k), vars_ in pairs.items():
-        b.model.add(_sum(vars_) <= per_worker * d.provs[p].workers).only_enforce_if(lit).with_name(
+        cap = ai_hours_cap(policy, d.provs[p], d.cocs[k])
+        b.model.add(_sum(vars_) <= cap).only_enforce_if(lit).with_name(
             f"rule5_ai_480[{d.provs[p].id},{d.cocs[k].id}]"
         )
 
@@ -395,18 +410,18 @@ def add_rule6_dependency(b: Built) -> None:
     """Rule 6: turnover from this market ≤ max_dependency × annual turnover (exact cents)."""
     d = b.data
     lit = _rule(b, "dependency")
-    dep = d.problem.policy.max_dependency
-    if dep is None:
+    policy = d.problem.policy
+    if policy.max_dependency is None:
         return
     for k, m in enumerate(d.cocs):
-        cap = floor_times(dep, to_cents(m.annual_turnover))
+        cap = dependency_cap(policy, m)
         b.model.add(b.value_of[k] <= cap).only_enforce_if(lit).with_name(
             f"rule6_dependency[{m.id}]"
         )
     for p, m in enumerate(d.provs):
         rate = to_cents(m.hourly_rate) if m.hourly_rate is not None else 0
         if rate and b.lent_by[p]:
-            cap = floor_times(dep, to_cents(m.annual_turnover))
+            cap = dependency_cap(policy, m)
             b.model.add(rate * _sum(b.lent_by[p]) <= cap).only_enforce_if(lit).with_name(
                 f"rule6_dependency[{m.id}]"
             )

@@ -11,12 +11,11 @@ from coop_tender.allocation.explain import (
     fmt_pct,
     period_label,
 )
-from coop_tender.allocation.model import Data, floor_times
+from coop_tender.allocation.model import Data, ai_hours_cap, dependency_cap
 from coop_tender.models import (
     STAGE_LABELS,
     Allocation,
     Assignment,
-    MemberKind,
     MemberResult,
     Problem,
     ProviderHours,
@@ -25,8 +24,6 @@ from coop_tender.models import (
     now,
 )
 from coop_tender.money import format_euros, from_cents, to_cents
-
-COMPANY_KINDS = {MemberKind.EI, MemberKind.ETTI, MemberKind.EITI, MemberKind.OTHER}
 
 
 def _window(target: float, tol: float) -> tuple[float, float]:
@@ -87,7 +84,7 @@ def _cocontractor(
                 f"{fmt_h(min(others))})."
             )
     if policy.max_dependency is not None:
-        cap = floor_times(policy.max_dependency, turnover)
+        cap = dependency_cap(policy, m)
         others = [data.values[i] for i in eligible if i not in mine_set]
         if others and cap - cents < min(others):
             lines.append(
@@ -158,17 +155,16 @@ def _provider(data: Data, p: int, lends_of: dict, total_lent: int) -> MemberResu
                 f"Limité par sa capacité en {period_label(problem, period)} : "
                 f"{fmt_h(data.pcap[(p, t)])} toutes prêtées."
             )
-    if m.kind is MemberKind.AI and policy.ai_max_hours_per_worker is not None:
-        limit = policy.ai_max_hours_per_worker * m.workers
-        for k, h in by_member.items():
-            if data.cocs[k].kind in COMPANY_KINDS and h >= limit:
-                lines.append(
-                    f"Limité par la règle des {policy.ai_max_hours_per_worker} heures envers "
-                    f"{data.cocs[k].name} : {fmt_h(h)} pour {m.workers} salarié(s)."
-                )
+    for k, h in by_member.items():
+        limit = ai_hours_cap(policy, m, data.cocs[k])
+        if limit is not None and h >= limit:
+            lines.append(
+                f"Limité par la règle des {policy.ai_max_hours_per_worker} heures envers "
+                f"{data.cocs[k].name} : {fmt_h(h)} pour {m.workers} salarié(s)."
+            )
     turnover = to_cents(m.annual_turnover)
     if policy.max_dependency is not None and rate:
-        cap = floor_times(policy.max_dependency, turnover)
+        cap = dependency_cap(policy, m)
         if cap - cents < rate:
             lines.append(
                 f"Limité par le plafond de dépendance : {fmt_eur_cents(cents)} sur "
