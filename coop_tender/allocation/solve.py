@@ -27,6 +27,7 @@ from coop_tender.allocation.lns import (
 )
 from coop_tender.allocation.local import improve_travel, polish_fairness
 from coop_tender.allocation.model import Built, build_model, prepare
+from coop_tender.allocation.tight import TIGHT_SHARE, improve_tight
 from coop_tender.models import Allocation, Problem, Stage
 
 STAGE_NAMES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
@@ -260,7 +261,9 @@ def search(
     `b.model` is the stage's, and is left so."""
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
-    if name == "travel":  # annealing first (fast moves), then CP-SAT on territories
+    if name == "travel":  # narrow-band members, annealing (fast moves), CP-SAT on territories
+        tight_end = time.perf_counter() + TIGHT_SHARE * (end - time.perf_counter())
+        sol, value = improve_tight(b, sol, value, tight_end, workers)
         annealed = improve_travel(
             b, sol, time.perf_counter() + TRAVEL_ANNEAL_SHARE * (end - time.perf_counter())
         )
