@@ -8,11 +8,17 @@ import time
 
 from hypothesis import HealthCheck, assume, given, settings
 
-from coop_tender.allocation.figures import exact_value, model_value
+from coop_tender.allocation.figures import exact_value, fairness_floor, model_value
 from coop_tender.allocation.model import build_model, prepare
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import Outcome, Solution, fix_rules, fix_stage, run_stages
-from coop_tender.allocation.tight import band, choose_sites, improve_tight, tight_members
+from coop_tender.allocation.tight import (
+    band,
+    choose_sites,
+    improve_tight,
+    reach_floor,
+    tight_members,
+)
 from coop_tender.checker import check
 from coop_tender.geo import great_circle_km
 from coop_tender.models import Problem
@@ -133,3 +139,29 @@ def test_improve_tight_keeps_every_rule_and_stage(p: Problem) -> None:
     assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
     for name in ("coverage", "turnover_fairness", "provider_fairness"):
         assert exact_value(b, name, after) == exact_value(b, name, before), name
+
+
+def test_fairness_reaches_the_floor_by_giving_the_capped_member_an_exact_set() -> None:
+    """From a allocation where a holds 4 400 € (w3 + e2), the solver-free floor says a could
+    hold its 5 000 € cap: reach_floor must find such a set and prove the stage at the floor."""
+    p = _capped()
+    start = {"w3": "a", "e2": "a", "w1": "c", "w2": "c", "e1": "c", "e3": "c"}
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    k_of = {m.id: k for k, m in enumerate(data.cocs)}
+    sol = Solution(
+        x={(i, k): int(k_of[start[data.items[i].id]] == k) for i, k in b.x},
+        lend={key: 0 for key in b.lend},
+    )
+    fix_stage(b, "coverage", model_value(b, "coverage", sol))
+    b.model.minimize(b.turnover_excess)
+    floor = fairness_floor(b)
+    value = model_value(b, "turnover_fairness", sol)
+    assert value > floor
+    after, after_value = reach_floor(b, sol, value, floor, time.perf_counter() + 5.0, 1)
+    assert after_value == floor == model_value(b, "turnover_fairness", after)
+    held = {data.items[i].id for (i, k), on in after.x.items() if on and k == k_of["a"]}
+    assert sum(SITES[s][0] for s in held) == 5000
+    outcome = Outcome(b, [], after, False)
+    assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
