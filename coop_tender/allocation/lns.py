@@ -235,13 +235,13 @@ def group_excess_vars(b: Built, groups: list[set[int]], top: int) -> list[cp_mod
 
 
 def improve_fairness_by_group(
-    b: Built, sol, deadline: float, workers: int, groups: list[set[int]]
+    b: Built, sol, deadline: float, workers: int, groups: list[set[int]], floor: int = 0
 ) -> tuple[object, int]:
     """Turnover-fairness LNS over independent groups: free the group holding the worst-off
     co-contractor, minimise that group's worst excess (the global one may not grow), keep
-    improvements; stop when that group cannot improve or at `deadline`. Each sub-problem is the
-    size of one region, so a tender ten regions large costs ten regional solves, not one ten
-    times harder. Returns (solution, model turnover excess)."""
+    improvements; stop when that group cannot improve, at `floor` (a proven lower bound) or at
+    `deadline`. Each sub-problem is the size of one region, so a tender ten regions large costs
+    ten regional solves, not one ten times harder. Returns (solution, model turnover excess)."""
     from coop_tender.allocation.solve import _set_domain, _values, read_solution
 
     def gaps(s) -> list[int]:
@@ -255,7 +255,7 @@ def improve_fairness_by_group(
     excess = group_excess_vars(b, groups, max(current))
     first = (deadline - time.perf_counter()) / len(groups)
     limit = [min(max(first, 1.0), GROUP_SECONDS)] * len(groups)
-    while (left := deadline - time.perf_counter()) > 0.1:
+    while (left := deadline - time.perf_counter()) > 0.1 and max(current) > floor:
         worst = max(range(len(current)), key=current.__getitem__)
         g = group_of[worst]
         before = max(current[k] for k in groups[g])

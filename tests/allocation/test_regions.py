@@ -80,7 +80,20 @@ def test_solve_by_region_passes_the_checker(
 
     module = importlib.import_module("coop_tender.allocation.solve")
     monkeypatch.setattr(module, "improve_fairness_by_group", spy)
+    # Without the exact sets of tight.reach_floor (which prove this tender's fairness before
+    # any region search, see test_two_regions_reach_the_fairness_floor).
+    monkeypatch.setattr(module, "reach_floor", lambda b, sol, value, *_args: (sol, value))
     allocation = solve(two_regions, time_limit=14.0)
     assert calls, "two regions and enough time: the search goes region by region"
+    assert check(two_regions, allocation) == []
+    assert_figures_are_real(two_regions, allocation)
+
+
+def test_two_regions_reach_the_fairness_floor(two_regions: Problem) -> None:
+    """Each copy's member capped by rule 6 gets a set worth exactly its cap (tight.reach_floor):
+    the stage is proven at the solver-free floor, and the answer passes the checker."""
+    allocation = solve(two_regions, time_limit=14.0)
+    stage = next(s for s in allocation.stages if s.name == "turnover_fairness")
+    assert stage.status == "optimal" and stage.value == stage.bound
     assert check(two_regions, allocation) == []
     assert_figures_are_real(two_regions, allocation)
