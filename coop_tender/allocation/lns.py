@@ -217,7 +217,16 @@ def group_excess_vars(b: Built, groups: list[set[int]], top: int) -> list[cp_mod
     """One variable per group, at least each of its co-contractors' distance outside its
     turnover window, at most `top`, the current worst excess (which the global excess may no
     longer exceed): they restrict nothing, and let a search minimise one group's worst excess
-    while the others are fixed. (A larger `top` could overflow CP-SAT's sum of domains.)"""
+    while the others are fixed. (A larger `top` could overflow CP-SAT's sum of domains.) Made
+    once per model (b.group_excess) and reused, their upper bound lowered to `top`: each set
+    adds two rows per co-contractor to every later solve."""
+    from coop_tender.allocation.solve import _set_domain
+
+    if b.group_excess:
+        for var in b.group_excess:
+            hi = b.model.proto.variables[var.index].domain[1]
+            _set_domain(b, var, 0, min(hi, top))
+        return b.group_excess
     w, model = b.fair, b.model
     out = []
     for g, group in enumerate(groups):
@@ -231,6 +240,7 @@ def group_excess_vars(b: Built, groups: list[set[int]], top: int) -> list[cp_mod
                 f"fair_turnover_group_high[{name}]"
             )
         out.append(var)
+    b.group_excess = out
     return out
 
 

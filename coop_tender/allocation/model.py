@@ -300,6 +300,7 @@ class Built:
     prov: Windows | None = None  # providers' lent-hours windows (hours)
     dist: dict[tuple[int, int], int] = field(default_factory=dict)  # pair -> metres
     fixed: dict[str, int] = field(default_factory=dict)  # stage name -> value it is fixed at
+    group_excess: list[cp_model.IntVar] = field(default_factory=list)  # lns.group_excess_vars
 
 
 def _sum(terms: list) -> cp_model.LinearExpr:

@@ -45,12 +45,15 @@ POLISH_SECONDS = 0.5
 6 543 € without it; seed unchanged (12 738.5–12 739.5 €). Run before the searches instead, it
 sent them elsewhere and the seed ended 2 € worse."""
 FLOOR_SHARE = 0.8
-"""Most of the turnover-fairness stage given to tight.reach_floor, before its main solve (it
-stops early when a knapsack or a sub-solve fails)."""
+"""Most of the turnover-fairness search (after the stage's main solve) given to
+tight.reach_floor; it stops early when a knapsack or a sub-solve fails. Measured: run before
+the main solve it saved ×10 8 s, but left the ×40 regions it had no time for at the coverage
+stage's allocation (14 676 € against 12 769 €)."""
 TRAVEL_ANNEAL_SHARE = 0.25
-"""Share of the travel search (after its main solve) given to simulated annealing (local.py)
-before the territory neighbourhoods (measured on a fixed start, seed and ×10: 0.3 and 1.0 did
-worse than 0.6 on one or the other; the spread between runs is as large as the differences)."""
+"""Share of the travel search (after its main solve) given to simulated annealing (local.py),
+before the narrow-band members (tight.py) and the territory neighbourhoods: the regions'
+pinned re-solves start from its answer (×10: 8 100 km after the main solve, ≈ 5 000 km after
+the annealing)."""
 LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 REGIONS_FAIRNESS_SHARE = 0.6
@@ -274,6 +277,11 @@ def search(
         sol, value = improve_tight(b, sol, value, tight_end, workers)
         return improve_by_territory(b, sol, value, end, workers)[0]
     floor = fairness_floor(b) if name == "turnover_fairness" else None
+    if floor is not None:  # a member capped by rule 6 first: exact sets of sites (tight.py)
+        floor_end = time.perf_counter() + FLOOR_SHARE * (end - time.perf_counter())
+        sol, value = reach_floor(b, sol, value, floor, floor_end, workers)
+        if value <= floor:
+            return sol
     if floor is not None and regions:  # independent regions: one at a time first
         sol, value = improve_fairness_by_group(b, sol, end, workers, regions, floor)
         b.model.minimize(expr)
@@ -334,51 +342,34 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             if name == "provider_fairness":
                 solution = lend_only(b, solution, expr, 0.3 * budget, workers)
             hint(b, solution)
-        reached = False  # the stage proven by reaching its solver-free floor
-        if name == "turnover_fairness" and solution is not None:
-            # A member capped by rule 6 first (tight.reach_floor): when an exact set of sites
-            # brings the stage to the floor, it is proven without the main solve.
-            floor = fairness_floor(b)
-            floor_end = started + FLOOR_SHARE * budget
-            value = model_value(b, name, solution)
-            solution, value = reach_floor(b, solution, value, floor, floor_end, workers)
-            reached = value <= floor
-            bounds[name] = floor
-            hint(b, solution)
-        if not reached:
-            lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0
-            if by_region and name == "turnover_fairness":
-                lns_share = REGIONS_LNS_SHARE
-            main_budget = (stage_end - time.perf_counter()) * (1 - lns_share)
-            solver = new_solver(main_budget, workers)
-            if n > 0 or budget < 10.0:
-                # Presolve is repeated at every stage and costs seconds on large models; one pass
-                # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
-                solver.parameters.max_presolve_iterations = 1
-            code = solver.solve(b.model)
-            seconds = time.perf_counter() - started
-            status = _STATUS.get(code, "unknown")
-            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                solution, bounds[name] = (
-                    read_solution(b, solver),
-                    round(solver.best_objective_bound),
-                )
-            elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
-                # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
-                solution, bounds[name] = first, None
-            elif solution is not None and code == cp_model.UNKNOWN:
-                bounds[name] = None  # nothing found in time: search on from the previous stage's
-            else:
-                stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
-                if code == cp_model.INFEASIBLE and n == 0:
-                    for rest in STAGE_NAMES[1:]:
-                        stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
-                    return Outcome(b, stages, None, True)
-                continue
-            if lns_share and model_value(b, name, solution) != bounds[name]:
-                solution = search(
-                    b, name, solution, stage_end, workers, regions if by_region else []
-                )
+        lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0
+        if by_region and name == "turnover_fairness":
+            lns_share = REGIONS_LNS_SHARE
+        main_budget = (stage_end - time.perf_counter()) * (1 - lns_share)
+        solver = new_solver(main_budget, workers)
+        if n > 0 or budget < 10.0:
+            # Presolve is repeated at every stage and costs seconds on large models; one pass
+            # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
+            solver.parameters.max_presolve_iterations = 1
+        code = solver.solve(b.model)
+        seconds = time.perf_counter() - started
+        status = _STATUS.get(code, "unknown")
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution, bounds[name] = read_solution(b, solver), round(solver.best_objective_bound)
+        elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
+            # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
+            solution, bounds[name] = first, None
+        elif solution is not None and code == cp_model.UNKNOWN:
+            bounds[name] = None  # nothing found in time: search on from the previous stage's
+        else:
+            stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
+            if code == cp_model.INFEASIBLE and n == 0:
+                for rest in STAGE_NAMES[1:]:
+                    stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
+                return Outcome(b, stages, None, True)
+            continue
+        if lns_share and model_value(b, name, solution) != bounds[name]:
+            solution = search(b, name, solution, stage_end, workers, regions if by_region else [])
         seconds_of[name] = time.perf_counter() - started
         # Fix the stage at the value of the solution in hand before the next one, so that
         # later stages never worsen it (the model's integer quantity; exact, see figures.py).

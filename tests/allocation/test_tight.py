@@ -6,8 +6,10 @@ from __future__ import annotations
 import itertools
 import time
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
+from coop_tender.allocation import tight
 from coop_tender.allocation.figures import exact_value, fairness_floor, model_value
 from coop_tender.allocation.model import build_model, prepare
 from coop_tender.allocation.report import build_allocation
@@ -165,3 +167,14 @@ def test_fairness_reaches_the_floor_by_giving_the_capped_member_an_exact_set() -
     assert sum(SITES[s][0] for s in held) == 5000
     outcome = Outcome(b, [], after, False)
     assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
+
+
+def test_knapsack_falls_back_to_cp_sat_when_the_table_is_too_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tight, "DP_MAX_BITS", 1)
+    b, sol = _at_travel_stage(_capped(), CROSSED)
+    a = tight_members(b)[0]
+    chosen = choose_sites(b, sol, a, 2.0)
+    assert chosen is not None
+    assert {b.data.items[i].id for i in chosen} == {"w1", "w2"}
