@@ -28,26 +28,27 @@ def neighbours(b: Built) -> list[set[int]]:
     return out
 
 
+def _pin(b: Built, saved: list[tuple[int, int, int]], var: cp_model.IntVar, value: int) -> None:
+    """Fix `var` to `value` in the model's proto, its old bounds appended to `saved` (for
+    `_restore`)."""
+    dom = b.model.proto.variables[var.index].domain
+    saved.append((var.index, dom[0], dom[1]))
+    dom[0] = dom[1] = value
+
+
 def _fix(b: Built, sol, members: set[int]) -> list[tuple[int, int, int]]:
     """Fix every variable outside the neighbourhood; returns the domains to restore."""
-    variables = b.model.proto.variables
     saved: list[tuple[int, int, int]] = []
     owner = {i: k for (i, k), v in sol.x.items() if v}
-
-    def pin(var: cp_model.IntVar, value: int) -> None:
-        dom = variables[var.index].domain
-        saved.append((var.index, dom[0], dom[1]))
-        dom[0] = dom[1] = value
-
     for (i, k), var in b.x.items():
         current = owner.get(i)
         if current is not None and current not in members:
-            pin(var, 1 if current == k else 0)
+            _pin(b, saved, var, 1 if current == k else 0)
         elif k not in members:
-            pin(var, 0)
+            _pin(b, saved, var, 0)
     for (p, k, t), var in b.lend.items():
         if k not in members:
-            pin(var, sol.lend.get((p, k, t), 0))
+            _pin(b, saved, var, sol.lend.get((p, k, t), 0))
     return saved
 
 
@@ -133,21 +134,14 @@ def territory_groups(b: Built) -> list[list[tuple[tuple[str, str], ...]]]:
 def _fix_outside(b: Built, sol, items: set[int]) -> list[tuple[int, int, int]]:
     """Fix every site outside `items` to its member in `sol`, and the hours lent to members
     that cannot take any of `items`; returns the domains to restore."""
-    variables = b.model.proto.variables
     saved: list[tuple[int, int, int]] = []
     free_members = {k for i in items for k in b.data.eligible[i]}
-
-    def pin(var: cp_model.IntVar, value: int) -> None:
-        dom = variables[var.index].domain
-        saved.append((var.index, dom[0], dom[1]))
-        dom[0] = dom[1] = value
-
     for (i, k), var in b.x.items():
         if i not in items:
-            pin(var, sol.x.get((i, k), 0))
+            _pin(b, saved, var, sol.x.get((i, k), 0))
     for (p, k, t), var in b.lend.items():
         if k not in free_members:
-            pin(var, sol.lend.get((p, k, t), 0))
+            _pin(b, saved, var, sol.lend.get((p, k, t), 0))
     return saved
 
 

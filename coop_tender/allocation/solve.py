@@ -192,14 +192,15 @@ def lend_only(
 ) -> Solution:
     """Re-optimise lent hours alone, sites fixed as in `sol`: a tiny model CP-SAT solves fast,
     whose answer is a good hint for the provider-fairness stage. Returns `sol` if it fails."""
-    domains = b.model.proto.variables
+    from coop_tender.allocation.lns import _pin, _restore
+
+    saved: list[tuple[int, int, int]] = []
     for key, var in b.x.items():
-        domains[var.index].domain[0] = domains[var.index].domain[1] = sol.x.get(key, 0)
+        _pin(b, saved, var, sol.x.get(key, 0))
     hint(b, sol)
     solver = new_solver(seconds, workers)
     code = solver.solve(b.model)
-    for var in b.x.values():
-        domains[var.index].domain[0], domains[var.index].domain[1] = 0, 1
+    _restore(b, saved)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return read_solution(b, solver)
     return sol
@@ -211,15 +212,12 @@ def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) ->
     return is never trusted on its own bookkeeping alone."""
     if candidate is fallback:
         return fallback
-    from coop_tender.allocation.lns import _solve_pinned
+    from coop_tender.allocation.lns import _pin, _solve_pinned
 
-    domains = b.model.proto.variables
-    saved = []  # (index, lo, hi) as lns._solve_pinned restores them
+    saved: list[tuple[int, int, int]] = []
     for values, variables in ((candidate.x, b.x), (candidate.lend, b.lend)):
         for key, var in variables.items():
-            dom = domains[var.index].domain
-            saved.append((var.index, dom[0], dom[1]))
-            dom[0] = dom[1] = values.get(key, 0)
+            _pin(b, saved, var, values.get(key, 0))
     code, _solver = _solve_pinned(b, candidate, saved, 10.0, workers)
     return candidate if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else fallback
 

@@ -26,6 +26,7 @@ from ortools.sat.python import cp_model
 
 from coop_tender.allocation.lns import (
     _fix_outside,
+    _pin,
     _solve_pinned,
     components,
     group_excess_vars,
@@ -49,28 +50,37 @@ TIGHT_SHARE = 0.7
 """Share of the time left in the travel search given to the narrow-band members."""
 
 
-def band(b: Built, k: int) -> tuple[int, int] | None:
-    """Co-contractor k's allowed value (cents) once coverage and turnover fairness are fixed:
-    its fairness window at the fixed excess, capped by rule 6; None before they are fixed."""
+def bands(b: Built) -> list[tuple[int, int]] | None:
+    """Each co-contractor's allowed value (cents) once coverage and turnover fairness are
+    fixed: its fairness window at the fixed excess, capped by rule 6; None before they are."""
     if "turnover_fairness" not in b.fixed or "coverage" not in b.fixed:
         return None
     low, high = b.fair.bounds_at(b.fixed["turnover_fairness"], b.fixed["coverage"])
-    cap = dependency_cap(b.data.problem.policy, b.data.cocs[k])
-    return low[k], high[k] if cap is None else min(high[k], cap)
+    policy = b.data.problem.policy
+    caps = [dependency_cap(policy, m) for m in b.data.cocs]
+    return [
+        (lo, hi if cap is None else min(hi, cap))
+        for lo, hi, cap in zip(low, high, caps, strict=True)
+    ]
+
+
+def band(b: Built, k: int) -> tuple[int, int] | None:
+    """Co-contractor k's entry of `bands`."""
+    all_bands = bands(b)
+    return None if all_bands is None else all_bands[k]
 
 
 def tight_members(b: Built) -> list[int]:
     """Co-contractors whose band is narrower than their smallest eligible site (no site can
     move in or out alone), narrowest first."""
+    all_bands = bands(b)
+    if all_bands is None:
+        return []
     smallest: dict[int, int] = {}
     for i, k in b.x:
         smallest[k] = min(smallest.get(k, b.data.values[i]), b.data.values[i])
-    out = []
-    for k, least in smallest.items():
-        limits = band(b, k)
-        if limits is not None and limits[1] - limits[0] < least:
-            out.append((limits[1] - limits[0], k))
-    return [k for _width, k in sorted(out)]
+    widths = ((all_bands[k][1] - all_bands[k][0], k) for k in smallest)
+    return [k for width, k in sorted(widths) if width < smallest[k]]
 
 
 def max_hours(b: Built, k: int, t: int) -> int:
@@ -266,20 +276,17 @@ def _cp_sat(ks: Knapsack, deadline: float) -> set[int] | None:
     return {i for i, y in take.items() if solver.value(y)}
 
 
-def solve_with_sites(b: Built, sol, sets: dict[int, set[int]], seconds: float, workers: int):
-    """Re-solve the regions (lns.components) of the co-contractors in `sets` with each one's
-    sites pinned to its set, everything outside those regions fixed as in `sol`, under the
-    model's current objective; returns (status, solver) as lns._solve_pinned does."""
-    regions = [group for group in components(b) if group.intersection(sets)]
-    members = set().union(*regions)
-    items = {i for i, ms in enumerate(b.data.eligible) if members.intersection(ms)}
+def solve_with_sites(
+    b: Built, sol, k: int, chosen: set[int], region: set[int], seconds: float, workers: int
+):
+    """Re-solve `region` (k's group of lns.components) with k's sites pinned to `chosen` and
+    everything outside the region fixed as in `sol`, under the model's current objective;
+    returns (status, solver) as lns._solve_pinned does."""
+    items = {i for i, ms in enumerate(b.data.eligible) if region.intersection(ms)}
     saved = _fix_outside(b, sol, items)
-    variables = b.model.proto.variables
-    for (i, k), var in b.x.items():
-        if k in sets:
-            dom = variables[var.index].domain
-            saved.append((var.index, dom[0], dom[1]))
-            dom[0] = dom[1] = int(i in sets[k])
+    for (i, kk), var in b.x.items():
+        if kk == k:
+            _pin(b, saved, var, int(i in chosen))
     return _solve_pinned(b, sol, saved, max(seconds, 0.05), workers)
 
 
@@ -293,6 +300,7 @@ def improve_tight(b: Built, sol, value: int, deadline: float, workers: int):
     from coop_tender.allocation.solve import read_solution
 
     tight = tight_members(b)
+    region_of = {k: group for group in components(b) for k in group}
     for n, k in enumerate(tight):
         left = deadline - time.perf_counter()
         if left < 0.1:
@@ -302,7 +310,7 @@ def improve_tight(b: Built, sol, value: int, deadline: float, workers: int):
         if chosen is None:
             continue
         seconds = per_member - (left - (deadline - time.perf_counter()))
-        code, solver = solve_with_sites(b, sol, {k: chosen}, seconds, workers)
+        code, solver = solve_with_sites(b, sol, k, chosen, region_of[k], seconds, workers)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value < value:
             sol, value = read_solution(b, solver), round(solver.objective_value)
     return sol, value
@@ -317,13 +325,11 @@ def reach_floor(b: Built, sol, value: int, floor: int, deadline: float, workers:
     from coop_tender.allocation.solve import _set_domain, _values, read_solution
 
     covered = b.fixed.get("coverage")
-    if covered is None:
+    if covered is None or value <= floor:
         return sol, value
     window_low = b.fair.bounds_at(0, covered)[0]
     low = b.fair.bounds_at(floor, covered)[0]
     policy = b.data.problem.policy
-    if value <= floor:
-        return sol, value
     groups = components(b)
     # One excess variable per region, so that a region is held to the floor while the others
     # are still above it (lns.group_excess_vars); with one region, the stage's own variable.
@@ -337,13 +343,14 @@ def reach_floor(b: Built, sol, value: int, floor: int, deadline: float, workers:
         chosen = choose_sites(b, sol, k, min(FLOOR_KNAPSACK_SECONDS, 0.4 * left), (low[k], cap))
         if chosen is None:
             break
-        var = excess[next(g for g, group in enumerate(groups) if k in group)]
+        g = next(g for g, group in enumerate(groups) if k in group)
+        var = excess[g]
         domain = b.model.proto.variables[var.index].domain
         saved = (domain[0], domain[1])
         # Measured on the seed case: 0.8 s to the floor held so, 2.4 s by minimising alone.
         _set_domain(b, var, 0, floor)
         seconds = deadline - time.perf_counter()
-        code, solver = solve_with_sites(b, sol, {k: chosen}, seconds, workers)
+        code, solver = solve_with_sites(b, sol, k, chosen, groups[g], seconds, workers)
         _set_domain(b, var, *saved)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
