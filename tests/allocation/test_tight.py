@@ -52,21 +52,26 @@ def _capped() -> Problem:
     return problem(items, members, fairness_tolerance=0.0, max_dependency=0.5)
 
 
-def _at_travel_stage(p: Problem, owner_of: dict[str, str]):
-    """The model with coverage and turnover fairness fixed at the values of the allocation
-    `owner_of` (site id -> member id), travel as objective; returns (built, that solution)."""
+def _built_at(p: Problem, owner_of: dict[str, str], stages: tuple[str, ...]):
+    """The model with `stages` fixed at the values of the allocation `owner_of` (site id ->
+    member id); returns (built, that solution)."""
     data = prepare(p)
     b = build_model(p, data)
     fix_rules(b)
+    assert set(owner_of) == {it.id for it in data.items}
     k_of = {m.id: k for k, m in enumerate(data.cocs)}
-    i_of = {it.id: i for i, it in enumerate(data.items)}
     sol = Solution(
         x={(i, k): int(k_of[owner_of[data.items[i].id]] == k) for i, k in b.x},
         lend={key: 0 for key in b.lend},
     )
-    assert set(owner_of) == set(i_of)
-    for name in ("coverage", "turnover_fairness"):
+    for name in stages:
         fix_stage(b, name, model_value(b, name, sol))
+    return b, sol
+
+
+def _at_travel_stage(p: Problem, owner_of: dict[str, str]):
+    """Coverage and turnover fairness fixed at `owner_of`'s values, travel as objective."""
+    b, sol = _built_at(p, owner_of, ("coverage", "turnover_fairness"))
     b.model.minimize(b.travel)
     return b, sol
 
@@ -148,22 +153,15 @@ def test_fairness_reaches_the_floor_by_giving_the_capped_member_an_exact_set() -
     hold its 5 000 € cap: reach_floor must find such a set and prove the stage at the floor."""
     p = _capped()
     start = {"w3": "a", "e2": "a", "w1": "c", "w2": "c", "e1": "c", "e3": "c"}
-    data = prepare(p)
-    b = build_model(p, data)
-    fix_rules(b)
-    k_of = {m.id: k for k, m in enumerate(data.cocs)}
-    sol = Solution(
-        x={(i, k): int(k_of[start[data.items[i].id]] == k) for i, k in b.x},
-        lend={key: 0 for key in b.lend},
-    )
-    fix_stage(b, "coverage", model_value(b, "coverage", sol))
+    b, sol = _built_at(p, start, ("coverage",))
     b.model.minimize(b.turnover_excess)
     floor = fairness_floor(b)
     value = model_value(b, "turnover_fairness", sol)
     assert value > floor
     after, after_value = reach_floor(b, sol, value, floor, time.perf_counter() + 5.0, 1)
     assert after_value == floor == model_value(b, "turnover_fairness", after)
-    held = {data.items[i].id for (i, k), on in after.x.items() if on and k == k_of["a"]}
+    a = next(k for k, m in enumerate(b.data.cocs) if m.id == "a")
+    held = {b.data.items[i].id for (i, k), on in after.x.items() if on and k == a}
     assert sum(SITES[s][0] for s in held) == 5000
     outcome = Outcome(b, [], after, False)
     assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
