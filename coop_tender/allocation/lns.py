@@ -16,6 +16,7 @@ import time
 from ortools.sat.python import cp_model
 
 from coop_tender.allocation.model import Built
+from coop_tender.allocation.submodel import free_items, free_members, solve_free
 
 
 def neighbours(b: Built) -> list[set[int]]:
@@ -36,22 +37,6 @@ def _pin(b: Built, saved: list[tuple[int, int, int]], var: cp_model.IntVar, valu
     dom[0] = dom[1] = value
 
 
-def _fix(b: Built, sol, members: set[int]) -> list[tuple[int, int, int]]:
-    """Fix every variable outside the neighbourhood; returns the domains to restore."""
-    saved: list[tuple[int, int, int]] = []
-    owner = {i: k for (i, k), v in sol.x.items() if v}
-    for (i, k), var in b.x.items():
-        current = owner.get(i)
-        if current is not None and current not in members:
-            _pin(b, saved, var, 1 if current == k else 0)
-        elif k not in members:
-            _pin(b, saved, var, 0)
-    for (p, k, t), var in b.lend.items():
-        if k not in members:
-            _pin(b, saved, var, sol.lend.get((p, k, t), 0))
-    return saved
-
-
 def _restore(b: Built, saved: list[tuple[int, int, int]]) -> None:
     variables = b.model.proto.variables
     for index, lo, hi in reversed(saved):
@@ -60,7 +45,7 @@ def _restore(b: Built, saved: list[tuple[int, int, int]]) -> None:
 
 
 def _solve_pinned(b: Built, sol, saved: list[tuple[int, int, int]], seconds: float, workers: int):
-    """Solve the model with the domains `_fix…` pinned (their old bounds in `saved`) and `sol`
+    """Solve the full model with the domains `_pin` pinned (their old bounds in `saved`) and `sol`
     as hint, then unpin them; returns (status, solver)."""
     from coop_tender.allocation.solve import hint, new_solver
 
@@ -102,7 +87,7 @@ def improve(
         pool = sorted(near[start] - {start})
         rng.shuffle(pool)
         members = {start, *pool[: size - 1]}
-        code, solver = _solve_pinned(b, sol, _fix(b, sol, members), min(left, 1.0), workers)
+        code, solver = solve_free(b, sol, free_members(b, sol, members), min(left, 1.0), workers)
         size = min(n, size + 1) if code == cp_model.OPTIMAL else max(3, size - 1)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = round(solver.objective_value)
@@ -129,20 +114,6 @@ def territory_groups(b: Built) -> list[list[tuple[tuple[str, str], ...]]]:
         [tuple((t, p) for p in d.periods) for t in terr],
         [tuple((t, p) for t in pair for p in d.periods) for pair in pairs_sorted],
     ]
-
-
-def _fix_outside(b: Built, sol, items: set[int]) -> list[tuple[int, int, int]]:
-    """Fix every site outside `items` to its member in `sol`, and the hours lent to members
-    that cannot take any of `items`; returns the domains to restore."""
-    saved: list[tuple[int, int, int]] = []
-    free_members = {k for i in items for k in b.data.eligible[i]}
-    for (i, k), var in b.x.items():
-        if i not in items:
-            _pin(b, saved, var, sol.x.get((i, k), 0))
-    for (p, k, t), var in b.lend.items():
-        if k not in free_members:
-            _pin(b, saved, var, sol.lend.get((p, k, t), 0))
-    return saved
 
 
 def improve_by_territory(
@@ -174,8 +145,7 @@ def improve_by_territory(
             items = set().union(*(items_in.get(key, set()) for key in group))
             if not items:
                 continue
-            saved = _fix_outside(b, sol, items)
-            code, solver = _solve_pinned(b, sol, saved, min(left, 1.0), workers)
+            code, solver = solve_free(b, sol, free_items(b, items), min(left, 1.0), workers)
             found = round(solver.objective_value) if code in _SOLVED else value
             if found < value:
                 sol, value, improved = read_solution(b, solver), found, True
@@ -265,7 +235,8 @@ def improve_fairness_by_group(
         before = max(current[k] for k in groups[g])
         _set_domain(b, b.turnover_excess, 0, max(current))
         b.model.minimize(excess[g])
-        code, solver = _solve_pinned(b, sol, _fix(b, sol, groups[g]), min(left, limit[g]), workers)
+        free = free_members(b, sol, groups[g])
+        code, solver = solve_free(b, sol, free, min(left, limit[g]), workers)
         if code in _SOLVED and round(solver.objective_value) < before:
             sol = read_solution(b, solver)
             current = gaps(sol)

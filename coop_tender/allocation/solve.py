@@ -134,29 +134,38 @@ def read_solution(b: Built, solver: cp_model.CpSolver) -> Solution:
     )
 
 
+def derived_hints(b: Built, sol: Solution) -> dict[int, int]:
+    """The values the derived variables take in `sol` (covered value, lent total, both
+    excesses, rule literals), by variable index."""
+    d = b.data
+    value = [0] * len(d.cocs)
+    for i, k in b.x:
+        if sol.x.get((i, k), 0):
+            value[k] += d.values[i]
+    lent = [0] * len(d.provs)
+    for key in b.lend:
+        lent[key[0]] += sol.lend.get(key, 0)
+    covered, total_lent = sum(value), sum(lent)
+    out = {
+        b.covered.index: covered,
+        b.total_lent.index: total_lent,
+        b.turnover_excess.index: b.fair.excess(value, covered),
+        b.provider_excess.index: b.prov.excess(lent, total_lent),
+    }
+    out.update((lit.index, 1) for lit in b.rules.values())
+    return out
+
+
 def hint(b: Built, sol: Solution) -> None:
     """Give a solution as a complete hint (derived variables included) to the next solve."""
-    d = b.data
     model = b.model
     model.clear_hints()
-    value = [0] * len(d.cocs)
     for key, v in b.x.items():
-        on = sol.x.get(key, 0)
-        model.add_hint(v, on)
-        if on:
-            value[key[1]] += d.values[key[0]]
-    lent = [0] * len(d.provs)
+        model.add_hint(v, sol.x.get(key, 0))
     for key, v in b.lend.items():
-        h = sol.lend.get(key, 0)
-        model.add_hint(v, h)
-        lent[key[0]] += h
-    covered, total_lent = sum(value), sum(lent)
-    model.add_hint(b.covered, covered)
-    model.add_hint(b.total_lent, total_lent)
-    model.add_hint(b.turnover_excess, b.fair.excess(value, covered))
-    model.add_hint(b.provider_excess, b.prov.excess(lent, total_lent))
-    for lit in b.rules.values():
-        model.add_hint(lit, 1)
+        model.add_hint(v, sol.lend.get(key, 0))
+    for index, value in derived_hints(b, sol).items():
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
 def _values(b: Built, sol: Solution) -> list[int]:
@@ -262,7 +271,15 @@ def search(
 ) -> Solution:
     """The neighbourhood searches that follow a stage's main solve (see lns.py), until `end`;
     turnover fairness goes region by region first when `regions` are given. The objective in
-    `b.model` is the stage's, and is left so."""
+    `b.model` is the stage's, and is left so. Their answer is kept only if CP-SAT accepts it
+    on the full model (`verified`): the searches solve sub-models (submodel.py)."""
+    found = _search(b, name, sol, end, workers, regions)
+    return verified(b, found, sol, workers)
+
+
+def _search(
+    b: Built, name: str, sol: Solution, end: float, workers: int, regions: list[set[int]]
+) -> Solution:
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":  # annealing (fast moves), narrow-band members, CP-SAT on territories

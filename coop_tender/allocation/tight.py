@@ -25,13 +25,11 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from coop_tender.allocation.lns import (
-    _fix_outside,
-    _pin,
-    _solve_pinned,
     components,
     group_excess_vars,
 )
 from coop_tender.allocation.model import SCALE, Built, dependency_cap, scaled_floor
+from coop_tender.allocation.submodel import free_items, solve_free
 
 KNAPSACK_SECONDS = 1.0
 """Most time for one knapsack in the travel search (choose_sites)."""
@@ -281,13 +279,11 @@ def solve_with_sites(
 ):
     """Re-solve `region` (k's group of lns.components) with k's sites pinned to `chosen` and
     everything outside the region fixed as in `sol`, under the model's current objective;
-    returns (status, solver) as lns._solve_pinned does."""
+    returns (status, result) as submodel.solve_free does."""
     items = {i for i, ms in enumerate(b.data.eligible) if region.intersection(ms)}
-    saved = _fix_outside(b, sol, items)
-    for (i, kk), var in b.x.items():
-        if kk == k:
-            _pin(b, saved, var, int(i in chosen))
-    return _solve_pinned(b, sol, saved, max(seconds, 0.05), workers)
+    overrides = {var.index: int(i in chosen) for (i, kk), var in b.x.items() if kk == k}
+    free = free_items(b, items) - set(overrides)
+    return solve_free(b, sol, free, max(seconds, 0.05), workers, overrides)
 
 
 def improve_tight(b: Built, sol, value: int, deadline: float, workers: int):
