@@ -125,10 +125,20 @@ def travel_floor(b: Built) -> int:
     member, at least its nearest; otherwise 0. Reported when CP-SAT's bound is weaker or
     missing (large tenders, where the main solve may end before its first bound)."""
     d = b.data
-    coverable = [i for i, ms in enumerate(d.eligible) if ms and d.values[i] > 0]
-    if b.fixed.get("coverage") != sum(d.values[i] for i in coverable):
+    coverable = must_cover(b)
+    if coverable is None:
         return 0
     return sum(min(b.dist[(i, k)] for k in d.eligible[i]) for i in coverable)
+
+
+def must_cover(b: Built) -> list[int] | None:
+    """The sites every allocation must assign once coverage is fixed at the value of all that
+    someone may take (each coverable site of non-zero value); None when coverage is partial."""
+    d = b.data
+    coverable = [i for i, ms in enumerate(d.eligible) if ms and d.values[i] > 0]
+    if b.fixed.get("coverage") != sum(d.values[i] for i in coverable):
+        return None
+    return coverable
 
 
 def _rule_on(b: Built, name: str) -> bool:

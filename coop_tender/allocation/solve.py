@@ -27,6 +27,7 @@ from coop_tender.allocation.lns import (
 )
 from coop_tender.allocation.local import improve_travel, polish_fairness
 from coop_tender.allocation.model import Built, build_model, prepare
+from coop_tender.allocation.relaxation import lp_bound
 from coop_tender.allocation.tight import TIGHT_SHARE, improve_tight, reach_floor
 from coop_tender.models import Allocation, Problem, Stage
 
@@ -53,9 +54,17 @@ TRAVEL_ANNEAL_SHARE = 0.25
 """Share of the travel search (after its main solve) given to simulated annealing (local.py),
 before the narrow-band members (tight.py) and the territory neighbourhoods: the regions'
 pinned re-solves start from its answer (×10: 8 100 km after the main solve, ≈ 5 000 km after
-the annealing)."""
+the annealing). Annealing before the main solve instead: seed 385 km against 380 km."""
 LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
+LP_SHARE = 0.1
+"""Most of the travel stage given to its LP relaxation (relaxation.py): 0.03 s on the seed,
+0.5 s on ×10, 3.7 s on ×40, where CP-SAT reaches no bound of its own in time."""
+LARGE_PAIRS = 4_000
+LARGE_MAIN_SHARE = 0.05
+"""Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
+gets only this share, the searches the rest: measured on ×10 (9 120 pairs) and ×40 (36 480),
+the main solves of 7–32 s improved neither stage (their bounds come from figures.py)."""
 REGIONS_FAIRNESS_SHARE = 0.6
 REGIONS_LNS_SHARE = 0.75
 MIN_REGION_SECONDS = 2.0
@@ -199,19 +208,15 @@ def _worst(b: Built, name: str):
 def lend_only(
     b: Built, sol: Solution, expr: cp_model.LinearExprT, seconds: float, workers: int
 ) -> Solution:
-    """Re-optimise lent hours alone, sites fixed as in `sol`: a tiny model CP-SAT solves fast,
-    whose answer is a good hint for the provider-fairness stage. Returns `sol` if it fails."""
-    from coop_tender.allocation.lns import _pin, _restore
+    """Re-optimise lent hours alone, sites fixed as in `sol`: a small sub-model CP-SAT solves
+    fast, whose answer is a good hint for the provider-fairness stage. Returns `sol` if it
+    fails."""
+    from coop_tender.allocation.submodel import solve_free
 
-    saved: list[tuple[int, int, int]] = []
-    for key, var in b.x.items():
-        _pin(b, saved, var, sol.x.get(key, 0))
-    hint(b, sol)
-    solver = new_solver(seconds, workers)
-    code = solver.solve(b.model)
-    _restore(b, saved)
+    free = {var.index for var in b.lend.values()}
+    code, result = solve_free(b, sol, free, seconds, workers)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return read_solution(b, solver)
+        return read_solution(b, result)
     return sol
 
 
@@ -229,6 +234,14 @@ def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) ->
             _pin(b, saved, var, values.get(key, 0))
     code, _solver = _solve_pinned(b, candidate, saved, 10.0, workers)
     return candidate if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else fallback
+
+
+def _better(b: Built, name: str, new: Solution, old: Solution) -> bool:
+    """Whether `new` is at least as good as `old` on the stage's objective (the main solve
+    may return less than its hint when it cannot repair it in time)."""
+    _expr, maximise = _objective(b, name)
+    a, c = model_value(b, name, new), model_value(b, name, old)
+    return a >= c if maximise else a <= c
 
 
 def fix_stage(b: Built, name: str, value: int) -> None:
@@ -327,6 +340,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     reserve = 0.0
     regions = components(b)
     by_region = False
+    relaxed: int | None = None  # the travel stage's LP bound (relaxation.py)
     for n, name in enumerate(STAGE_NAMES):
         if n == 1 and solution is not None and _partial(b, solution):
             reserve = reserve_partial
@@ -353,13 +367,18 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             b.model.minimize(expr)
         started = time.perf_counter()
         stage_end = started + budget
+        if name == "travel":  # a proven bound where CP-SAT's LP may come too late (large)
+            relaxed = lp_bound(b, LP_SHARE * budget)
         if solution is not None:
             if name == "provider_fairness":
-                solution = lend_only(b, solution, expr, 0.3 * budget, workers)
+                sub = lend_only(b, solution, expr, 0.3 * budget, workers)
+                solution = verified(b, sub, solution, workers)
             hint(b, solution)
         lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0
         if by_region and name == "turnover_fairness":
             lns_share = REGIONS_LNS_SHARE
+        if lns_share and len(b.x) > LARGE_PAIRS:
+            lns_share = 1 - LARGE_MAIN_SHARE
         main_budget = (stage_end - time.perf_counter()) * (1 - lns_share)
         solver = new_solver(main_budget, workers)
         if n > 0 or budget < 10.0:
@@ -370,7 +389,10 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         seconds = time.perf_counter() - started
         status = _STATUS.get(code, "unknown")
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution, bounds[name] = read_solution(b, solver), round(solver.best_objective_bound)
+            found = read_solution(b, solver)
+            if solution is None or _better(b, name, found, solution):
+                solution = found
+            bounds[name] = round(solver.best_objective_bound)
         elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
             # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
             solution, bounds[name] = first, None
@@ -394,6 +416,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     for name, floor in (("turnover_fairness", fairness_floor), ("travel", travel_floor)):
         if name in seconds_of:  # a solver-free bound, when CP-SAT's is weaker or missing
             bounds[name] = max(bounds[name] or 0, floor(b)) or bounds[name]
+    if "travel" in seconds_of and relaxed is not None:
+        bounds["travel"] = max(bounds["travel"] or 0, relaxed)
     if solution is not None:
         # Every figure is the returned solution's own, recomputed exactly.
         stages = [

@@ -45,7 +45,7 @@ class _Rows:
 _cache: dict[int, tuple[Built, _Rows]] = {}
 
 
-def _rows(b: Built) -> _Rows:
+def model_rows(b: Built) -> _Rows:
     """The cached rows of `b`'s model, extended with the rows added since the last call."""
     entry = _cache.get(id(b))
     rows = entry[1] if entry is not None and entry[0] is b else _Rows()
@@ -92,7 +92,7 @@ def _rows(b: Built) -> _Rows:
 def free_members(b: Built, sol, members: set[int]) -> set[int]:
     """Variables a neighbourhood of `members` frees: their sites that no other member
     holds, and the hours lent to them."""
-    rows = _rows(b)
+    rows = model_rows(b)
     owner = {i: k for (i, k), v in sol.x.items() if v}
     free: set[int] = set()
     for k in members:
@@ -104,7 +104,7 @@ def free_members(b: Built, sol, members: set[int]) -> set[int]:
 def free_items(b: Built, items: set[int]) -> set[int]:
     """Variables a neighbourhood of sites frees: who takes each of `items`, and the hours
     lent to every member that could take one."""
-    rows = _rows(b)
+    rows = model_rows(b)
     free: set[int] = set()
     takers: set[int] = set()
     for i in items:
@@ -144,7 +144,7 @@ def _lit_state(proto, ref: int) -> bool | None:
 def full_values(b: Built, sol) -> np.ndarray:
     """The solution's value of every decision variable (derived ones left at 0); the last
     one is kept, since a search asks for the same solution until it improves it."""
-    rows = _rows(b)
+    rows = model_rows(b)
     if rows.last is not None and rows.last[0] is sol:
         return rows.last[1].copy()
     values = np.zeros(len(b.model.proto.variables), dtype=np.int64)
@@ -172,7 +172,7 @@ def solve_free(
     module cannot read returns MODEL_INVALID, and the caller keeps its solution."""
     from coop_tender.allocation.solve import derived_hints, new_solver
 
-    rows = _rows(b)
+    rows = model_rows(b)
     proto = b.model.proto
     overrides = overrides or {}
     decision = rows.decision

@@ -1,0 +1,96 @@
+"""The LP relaxation of the model (GLOP), as a proven lower bound of the travel stage.
+
+CP-SAT's own bound comes from the LP it solves at the root, which on large tenders it may not
+reach before the stage's time is up; the solver-free floor of figures.py ignores capacities and
+fairness windows. The relaxation keeps every linear row of the model except those whose
+coefficients are too large for floating point (the scaled fairness rows: the stage windows that
+fix_stage adds say the same with small numbers) and those a rule literal switches off, so its
+optimum is a valid lower bound; it is lowered by a safety margin for GLOP's tolerances.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ortools.linear_solver import pywraplp
+
+from coop_tender.allocation.figures import must_cover
+from coop_tender.allocation.model import Built
+from coop_tender.allocation.submodel import model_rows
+
+SAFE_COEFF = 10**9
+"""Rows with a larger coefficient or bound are left out of the relaxation (still a relaxation:
+fewer rows can only lower its optimum)."""
+RELATIVE_MARGIN = 1e-6
+"""The LP optimum is lowered by this share (and one unit) before it is reported as a bound."""
+
+
+def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> int | None:
+    """A lower bound of the model's current (minimised) objective, in model units, from its LP
+    relaxation; None when GLOP does not prove an optimum within `seconds`. Rows named in `skip`
+    are left out (the stage's own "fixed" row, for instance), and so are the rows that define
+    the fairness excesses: with them GLOP ends ABNORMAL on ×10 (their coefficients reach 10¹⁴),
+    and the turnover windows fixed by solve.fix_stage keep what they say for travel. When
+    coverage is total, the covered-value row is replaced by "each site to one member"."""
+    excess = {b.turnover_excess.index, b.provider_excess.index}
+    excess.update(var.index for var in b.group_excess)
+    rows = model_rows(b)
+    total = must_cover(b) is not None
+    proto = b.model.proto
+    if proto.objective.scaling_factor not in (0.0, 1.0):
+        return None  # a maximised objective: not the travel stage
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    if lp is None:
+        return None
+    inf = lp.infinity()
+    columns = []
+    for var in proto.variables:
+        dom = var.domain
+        lo, hi = dom[0], dom[len(dom) - 1]
+        columns.append(lp.NumVar(_finite(lo, -inf), _finite(hi, inf), ""))
+    for r, kind in enumerate(rows.kind):
+        if rows.names[r] in skip or not _active(proto, rows.enforcement[r]):
+            continue
+        refs, coeffs = rows.variables[r].tolist(), rows.coeffs[r].tolist()
+        if excess.intersection(refs) or (total and b.covered.index in refs):
+            continue
+        if kind == "amo":
+            row = lp.Constraint(-inf, 1.0)
+        elif kind == "linear":
+            domain = rows.domains[r]
+            lo, hi = domain[0], domain[-1]
+            if max(map(abs, coeffs), default=0) > SAFE_COEFF:
+                continue
+            row = lp.Constraint(_finite(lo, -inf), _finite(hi, inf))
+        else:
+            continue
+        for ref, coeff in zip(refs, coeffs, strict=True):
+            row.SetCoefficient(columns[ref], float(coeff))
+    objective = lp.Objective()
+    for i in must_cover(b) or ():  # what the covered-value row implies, with small numbers
+        row = lp.Constraint(1.0, 1.0)
+        for k in b.data.eligible[i]:
+            row.SetCoefficient(columns[b.x[(i, k)].index], 1.0)
+    for ref, coeff in zip(proto.objective.vars, proto.objective.coeffs, strict=True):
+        objective.SetCoefficient(columns[ref], float(coeff))
+    objective.SetMinimization()
+    lp.SetTimeLimit(max(1, int(seconds * 1000)))
+    status = lp.Solve()
+    if status != pywraplp.Solver.OPTIMAL:
+        return None
+    value = objective.Value() + proto.objective.offset
+    return math.floor(value - RELATIVE_MARGIN * abs(value) - 1)
+
+
+def _finite(bound: int, infinity: float) -> float:
+    """A bound as GLOP takes it: beyond SAFE_COEFF² it is no bound at all."""
+    return infinity if abs(bound) > SAFE_COEFF**2 else float(bound)
+
+
+def _active(proto, enforcement: list[int]) -> bool:
+    """Whether a row is on for sure: every enforcement literal fixed true."""
+    for ref in enforcement:
+        dom = proto.variables[ref if ref >= 0 else -ref - 1].domain
+        if dom[0] != dom[len(dom) - 1] or (dom[0] == 1) != (ref >= 0):
+            return False
+    return True

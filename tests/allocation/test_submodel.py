@@ -1,0 +1,132 @@
+"""Neighbourhood sub-models (allocation/submodel.py) and the LP bound (allocation/relaxation.py).
+
+A sub-model must be the full model with the other variables fixed: the same optimum as CP-SAT
+on the full model pinned the old way, and its answer valid for the independent checker. The LP
+bound must never exceed an allocation's travel, nor the brute-force optimum of a small tender.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
+from coop_tender.allocation.figures import model_value
+from coop_tender.allocation.lns import _pin, _solve_pinned
+from coop_tender.allocation.model import build_model, prepare
+from coop_tender.allocation.relaxation import lp_bound
+from coop_tender.allocation.report import build_allocation
+from coop_tender.allocation.solve import Outcome, fix_rules, read_solution, run_stages
+from coop_tender.allocation.submodel import free_items, free_members, solve_free
+from coop_tender.checker import check
+from coop_tender.geo import great_circle_km
+from coop_tender.models import Problem
+from tests.allocation.helpers import item, member, problem
+from tests.strategies import problems
+
+_SOLVED = (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def _after_stages(p: Problem, seconds: float = 1.0):
+    """The model with every stage fixed, travel as objective, and the solution reached."""
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    outcome = run_stages(b, time.perf_counter() + seconds, workers=1)
+    return b, outcome
+
+
+def _pinned_full(b, sol, free: set[int]):
+    """The old way: every x and lend variable outside `free` pinned in the full model."""
+    saved: list[tuple[int, int, int]] = []
+    for values, variables in ((sol.x, b.x), (sol.lend, b.lend)):
+        for key, var in variables.items():
+            if var.index not in free:
+                _pin(b, saved, var, values.get(key, 0))
+    return _solve_pinned(b, sol, saved, 10.0, 1)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3), st.randoms(use_true_random=False))
+def test_sub_model_has_the_full_models_optimum(p: Problem, rng: random.Random) -> None:
+    assume(not prepare(p).pin_problems)
+    b, outcome = _after_stages(p)
+    assume(outcome.solution is not None)
+    sol = outcome.solution
+    b.model.minimize(b.travel)
+    n = len(b.data.cocs)
+    members = set(rng.sample(range(n), rng.randint(1, n)))
+    items = {i for i in range(len(b.data.items)) if rng.random() < 0.5}
+    for free in (free_members(b, sol, members), free_items(b, items)):
+        code, result = solve_free(b, sol, free, 10.0, 1)
+        full_code, full = _pinned_full(b, sol, free)
+        assert code == full_code == cp_model.OPTIMAL  # the current solution is one of both
+        assert round(result.objective_value) == round(full.objective_value)
+        new = read_solution(b, result)
+        assert model_value(b, "travel", new) == round(result.objective_value)
+        for key, var in b.x.items():  # nothing outside the neighbourhood moved
+            if var.index not in free:
+                assert new.x[key] == sol.x[key]
+        allocation = build_allocation(p, b.data, Outcome(b, outcome.stages, new, False), [], "test")
+        assert check(p, allocation) == []
+
+
+def test_an_override_that_breaks_a_rule_is_infeasible() -> None:
+    """A site forced onto a member that already holds all its capacity cannot fit: the sub-model
+    says so (rows touched by an override are evaluated, not assumed to hold)."""
+    items = [item("s1", 10, 100), item("s2", 10, 100)]
+    members = [member("a", 10), member("c", 10)]
+    p = problem(items, members)
+    b, outcome = _after_stages(p)
+    sol = outcome.solution
+    owner = {i: k for (i, k), v in sol.x.items() if v}
+    assert sorted(owner.values()) == [0, 1]  # one site each: 10 h of 10 h each
+    k = owner[0]
+    overrides = {b.x[(1, k)].index: 1, b.x[(1, owner[1])].index: 0}
+    code, result = solve_free(b, sol, set(), 1.0, 1, overrides)
+    assert code == cp_model.INFEASIBLE and result is None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3))
+def test_lp_bound_never_exceeds_a_solution(p: Problem) -> None:
+    assume(not prepare(p).pin_problems)
+    b, outcome = _after_stages(p)
+    assume(outcome.solution is not None)
+    b.model.minimize(b.travel)
+    bound = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
+    assert bound is not None
+    assert bound <= model_value(b, "travel", outcome.solution)
+
+
+def test_lp_bound_is_below_the_brute_force_optimum() -> None:
+    """Three sites west, three east; a (west) has 40 h and c (east) 20 h, so with targets by
+    capacity and no tolerance a holds four sites and must go east once. The shortest travel
+    over every valid allocation, computed without the model, bounds the LP from above; and
+    the LP is no trivial zero."""
+    west, east = (48.90, 2.30), (48.90, 2.60)
+    places = [west, west, west, east, east, east]
+    items = [item(f"s{n}", 10, 1000, lat=lat, lon=lon) for n, (lat, lon) in enumerate(places)]
+    members = [
+        member("a", 40, lat=west[0], lon=west[1]),
+        member("c", 20, lat=east[0], lon=east[1]),
+    ]
+    p = problem(items, members, fairness_tolerance=0.0)
+    b, _outcome = _after_stages(p, 2.0)
+    b.model.minimize(b.travel)
+    bound = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
+    best = None
+    for owners in itertools.product("ac", repeat=len(items)):
+        if owners.count("a") != 4:  # a's target: 4 000 € of the 6 000 €
+            continue
+        km = sum(
+            great_circle_km(it["lat"], it["lon"], *(west if o == "a" else east))
+            for it, o in zip(items, owners, strict=True)
+        )
+        best = km if best is None else min(best, km)
+    assert bound is not None and best is not None
+    assert 0 < bound * 0.001 <= best + 1e-6
