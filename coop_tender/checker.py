@@ -83,7 +83,7 @@ def check(problem: Problem, allocation: Allocation) -> list[str]:
     """Every violation of the hard rules and every inconsistency, as French sentences."""
     figures = _Figures(problem, allocation)
     problems = _consistency(problem, allocation, figures)
-    if allocation.status == "infeasible":
+    if allocation.status in ("infeasible", "unknown"):
         return problems
     for rule in (_rule1, _rule2, _rule3, _rule4, _rule5, _rule6, _rule7, _rule8):
         problems += rule(problem, allocation, figures)
@@ -107,9 +107,12 @@ def _consistency(problem: Problem, allocation: Allocation, f: _Figures) -> list[
         if a.item in seen:
             out.append(f"Cohérence : le site {a.item} est affecté plusieurs fois.")
         seen.add(a.item)
-    if allocation.status == "infeasible" and (allocation.assignments or allocation.provider_hours):
+    if allocation.status in ("infeasible", "unknown") and (
+        allocation.assignments or allocation.provider_hours
+    ):
         out.append(
-            "Cohérence : une réponse « infeasible » ne doit affecter aucun site ni aucune heure."
+            f"Cohérence : une réponse « {allocation.status} » ne doit affecter aucun site ni "
+            "aucune heure."
         )
     expected = [i for i in f.items if i not in f.owner]
     listed = allocation.unassigned

@@ -438,7 +438,9 @@ class MemberResult(Model):
 class Allocation(Model):
     """The engine's answer: who does which site, which AI hours go to whom, and why."""
 
-    status: Literal["optimal", "feasible", "infeasible"]
+    status: Literal["optimal", "feasible", "infeasible", "unknown"] = Field(
+        description="unknown: no allocation found in the time given, none proven impossible"
+    )
     assignments: list[Assignment] = Field(default_factory=list)
     provider_hours: list[ProviderHours] = Field(default_factory=list)
     unassigned: list[str] = Field(default_factory=list)

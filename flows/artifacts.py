@@ -68,6 +68,7 @@ STATUS_FR = {
     "optimal": "optimale (prouvée)",
     "feasible": "réalisable (non prouvée optimale)",
     "infeasible": "impossible",
+    "unknown": "non trouvée dans le temps imparti",
 }
 
 

@@ -20,6 +20,7 @@ _STATUS_FR = {
     "optimal": "optimale",
     "feasible": "valable (optimalité non prouvée)",
     "infeasible": "impossible",
+    "unknown": "non trouvée",
 }
 
 
@@ -33,9 +34,9 @@ def allocate_command(args: argparse.Namespace) -> int:
     time_limit = float(getattr(args, "time_limit", None) or 60.0)
     allocation = solve(problem, time_limit=time_limit)
     write_model(Path(args.out), allocation)
-    if allocation.status == "infeasible":
+    if allocation.status in ("infeasible", "unknown"):
         reason = allocation.explanation[0] if allocation.explanation else ""
-        print(f"Répartition impossible : {reason} → {args.out}")
+        print(f"Répartition {_STATUS_FR[allocation.status]} : {reason} → {args.out}")
     else:
         print(
             f"Répartition {_STATUS_FR[allocation.status]} : "

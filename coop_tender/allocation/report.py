@@ -272,7 +272,8 @@ def infeasible_allocation(
 
     When no solution was found in time but none was proven impossible either, and leaving
     everything unassigned is itself valid (no pin, no social clause), that empty allocation is
-    returned as "feasible" rather than claiming an infeasibility that was not proven.
+    returned as "feasible"; otherwise the status is "unknown", never an infeasibility that was
+    not proven.
     """
     from coop_tender.allocation.solve import solver_name
 
@@ -280,7 +281,7 @@ def infeasible_allocation(
     done = {s.name for s in stages}
     stages = list(stages) + [Stage(name=n, status="skipped") for n in names if n not in done]
     empty_ok = not problem.policy.pins and problem.tender.insertion_hours_min == 0
-    status = "feasible" if (not proven and empty_ok) else "infeasible"
+    status = "infeasible" if proven else ("feasible" if empty_ok else "unknown")
     return Allocation(
         status=status,
         unassigned=[it.id for it in data.items],
