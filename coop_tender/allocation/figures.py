@@ -28,6 +28,12 @@ def _two(q: Fraction) -> float:
     return float(d.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
+def _cents(q: Fraction, up: bool) -> float:
+    """A rational rounded to 2 decimals towards +∞ (`up`) or −∞."""
+    hundredths = math.ceil(q * 100) if up else math.floor(q * 100)
+    return float(Decimal(hundredths) / 100)
+
+
 def amounts(b: Built, sol) -> tuple[list[int], list[int]]:
     """Cents per co-contractor and lent hours per provider in a solution."""
     d = b.data
@@ -79,6 +85,8 @@ def exact_stage(b: Built, name: str, sol, bound: int | None, seconds: float) -> 
     """The stage as reported: exact value of `sol`, a valid bound, honest status."""
     unit = STAGE_UNITS[name]
     value = exact_value(b, name, sol)
+    if bound is None and name in ("turnover_fairness", "provider_fairness"):
+        bound = 0  # an excess is never negative: 0 is proven optimal when reached
     if bound is None:  # money stages are in cents, like the value computed above
         shown = value / 100 if name in ("coverage", "turnover_fairness") else value
         return Stage(
@@ -96,7 +104,7 @@ def exact_stage(b: Built, name: str, sol, bound: int | None, seconds: float) -> 
         return Stage(
             name=name,
             value=round(float(value), 2),
-            bound=min(round(real_bound, 2), round(float(value), 2)),
+            bound=min(math.floor(real_bound * 100) / 100, round(float(value), 2)),
             status=status,
             seconds=round(seconds, 3),
             unit=unit,
@@ -109,10 +117,16 @@ def exact_stage(b: Built, name: str, sol, bound: int | None, seconds: float) -> 
         exact_bound = b.prov.real_bound(bound, sum(it.hours for it in b.data.items))
     status = "optimal" if exact_bound == value else "feasible"
     scale = Fraction(1, 100) if name in ("coverage", "turnover_fairness") else Fraction(1)
+    # A bound not reached is rounded away from the value, so that it never promises better.
+    shown_bound = (
+        _two(value * scale)
+        if status == "optimal"
+        else _cents(exact_bound * scale, up=name == "coverage")
+    )
     return Stage(
         name=name,
         value=_two(value * scale),
-        bound=_two(exact_bound * scale),
+        bound=shown_bound,
         status=status,
         seconds=round(seconds, 3),
         unit=unit,

@@ -26,6 +26,14 @@ from coop_tender.models import (
 from coop_tender.money import format_euros, from_cents, to_cents
 
 
+def _coverage_pct(covered: int, total: int) -> str:
+    """The covered share, never shown as 100 % while something is left uncovered."""
+    if not total or covered >= total:
+        return fmt_pct(1.0)
+    tenths = covered * 1000 // total  # rounded down: 99.96 % is "99,9 %", not "100,0 %"
+    return f"{tenths // 10},{tenths % 10}\xa0%"
+
+
 def _window(target: float, tol: float) -> tuple[float, float]:
     return (target * (1 - tol), target * (1 + tol))
 
@@ -190,6 +198,31 @@ def _provider(data: Data, p: int, lends_of: dict, total_lent: int) -> MemberResu
     )
 
 
+def target_warnings(problem: Problem, data: Data) -> list[str]:
+    """Say it when policy.target (a table of shares) names members that are not
+    co-contractors, or gives them all a zero share (equal shares are then used)."""
+    target = problem.policy.target
+    if not isinstance(target, dict):
+        return []
+    ids = {m.id for m in data.cocs}
+    unknown = sorted(set(target) - ids)
+    out = []
+    if unknown:
+        verb = "n'est pas cotraitant" if len(unknown) == 1 else "ne sont pas cotraitants"
+        out.append(
+            f"Parts cibles : {', '.join(unknown)} {verb} de ce marché ; sa part n'est pas comptée."
+            if len(unknown) == 1
+            else f"Parts cibles : {', '.join(unknown)} {verb} de ce marché ; leurs parts ne "
+            "sont pas comptées."
+        )
+    if data.cocs and not any(target.get(i, 0) for i in ids):
+        out.append(
+            "Parts cibles : aucun cotraitant n'a de part non nulle dans la politique du "
+            "groupement ; des parts égales sont utilisées."
+        )
+    return out
+
+
 def build_allocation(
     problem: Problem, data: Data, outcome, extra: list[str], solver: str
 ) -> Allocation:
@@ -224,12 +257,13 @@ def build_allocation(
     total = sum(data.values)
     summary = [
         f"Valeur couverte : {fmt_eur_cents(covered)} sur {fmt_eur_cents(total)} "
-        f"({fmt_pct(covered / total if total else 1.0)}), {len(assigned)} site(s) sur "
+        f"({_coverage_pct(covered, total)}), {len(assigned)} site(s) sur "
         f"{len(data.items)}.",
         f"Heures d'insertion : {fmt_h(insertion)} pour {fmt_h(problem.tender.insertion_hours_min)} "
         "exigées par la clause sociale.",
         f"Heures prêtées par les prestataires : {fmt_h(total_lent)}.",
     ]
+    summary += target_warnings(problem, data)
     if status != "optimal":
         pending = [STAGE_LABELS[s.name].lower() for s in outcome.stages if s.status != "optimal"]
         summary.append(
