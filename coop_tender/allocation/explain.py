@@ -1,16 +1,22 @@
 """French explanations: why items stay unassigned, and which rules make a tender infeasible.
 
 Unassigned items are grouped by (territory, period) with the hours of work and the hours the
-members covering them declared, then each global rule is lifted in turn to see whether it is
-the one that blocks coverage. An infeasible tender gets a minimal core of rule groups: CP-SAT
-assumptions give a sufficient core, which is then made minimal by removing each rule in turn.
+members covering them declared, then each global rule is lifted in turn (the solution in hand
+as a hint) to see whether it is the one that blocks coverage, and by how much. An infeasible
+tender gets a core of rule groups: each group alone first, then CP-SAT assumptions (a core, not
+a minimal one), then removal tests with the literals fixed, which make it minimal when they
+all finish. The social clause's sentence says how many insertion hours the other rules allow,
+exactly when proven, else the proven bound and the best found.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
@@ -24,6 +30,9 @@ from coop_tender.allocation.model import (
 )
 from coop_tender.models import MemberKind, Problem
 from coop_tender.money import NNBSP, format_euros, from_cents, to_cents
+
+if TYPE_CHECKING:
+    from coop_tender.allocation.solve import Solution
 
 RULE_LABELS = {
     "capacity": "les capacités déclarées par les cotraitants (règle 3)",
@@ -77,11 +86,36 @@ def period_label(problem: Problem, period: str) -> str:
 
 # --------------------------------------------------------------------------- partial coverage
 
+# The global rule groups lifted one at a time to see which ones block coverage (rule 7 is not
+# lifted: it can only ask for more sites, never forbid one).
+LIFTED_GROUPS = (
+    "capacity",
+    "provider_capacity",
+    "provider_share",
+    "ai_480",
+    "dependency",
+    "min_provider_share",
+)
+LATER_SHARE = 1 / 3  # of the lifting time, for the groups that block no single move
+MIN_TEST_SECONDS = 0.05  # below this, a CP-SAT solve cannot even finish its presolve
+
 
 def _group_sentence(
-    data: Data, territory: str, t: int, unassigned: list[int], taken: dict[int, int]
+    data: Data,
+    territory: str,
+    t: int,
+    unassigned: list[int],
+    taken: dict[int, int],
+    lent: dict[tuple[int, int, int], int],
 ) -> str:
-    """One (territory, period) group: work hours, declared hours, and per-item static reasons."""
+    """One (territory, period) group: work hours, declared hours, and per-item static reasons.
+
+    A co-contractor declares its hours per period, not per territory, and the sites it gets
+    count the hours lent to it as well as its own: so its sites elsewhere may exceed what it
+    declared. The sentence therefore gives, as a part of the declared hours, the own hours
+    still free (declared − own hours used, own = site hours − hours received), and the sites
+    elsewhere separately, saying that lent hours are included.
+    """
     problem, period = data.problem, data.periods[t]
     work = [
         i for i, it in enumerate(data.items) if it.territory == territory and it.period == period
@@ -98,19 +132,35 @@ def _group_sentence(
         for i, k in taken.items()
         if k in members and data.items[i].period == period and data.items[i].territory != territory
     )
+    site_hours: dict[int, int] = defaultdict(int)
+    for i, k in taken.items():
+        if data.items[i].period == period:
+            site_hours[k] += data.items[i].hours
+    received: dict[int, int] = defaultdict(int)
+    lent_by: dict[int, int] = defaultdict(int)
+    for (p, k, tt), h in lent.items():
+        if tt == t:
+            received[k] += h
+            lent_by[p] += h
+    free_own = sum(max(data.cap[(k, t)] - (site_hours[k] - received[k]), 0) for k in cocs)
     provs = [p for p, m in enumerate(data.provs) if territory in m.territories]
     lendable = sum(data.pcap[(p, t)] for p in provs)
+    free_lendable = sum(max(data.pcap[(p, t)] - lent_by[p], 0) for p in provs)
     missing_h = sum(data.items[i].hours for i in unassigned)
     missing_v = sum(data.values[i] for i in unassigned)
     head = (
         f"{territory_name(problem, territory)}, {period_label(problem, period)} : "
-        f"{fmt_h(hours)} de travaux, {fmt_h(declared)} déclarées par les {len(cocs)} cotraitant(s) "
-        f"couvrant ce territoire avec ces métiers"
+        f"{fmt_h(hours)} de travaux, {fmt_h(declared)} déclarées pour cette période par les "
+        f"{len(cocs)} cotraitant(s) couvrant ce territoire avec ces métiers, dont "
+        f"{fmt_h(free_own)} encore libres"
     )
     if elsewhere:
-        head += f" (dont {fmt_h(elsewhere)} prises par leurs sites d'autres territoires)"
+        head += (
+            f" (ils ont par ailleurs {fmt_h(elsewhere)} de sites dans d'autres territoires, "
+            "heures prêtées par les prestataires comprises)"
+        )
     if provs:
-        head += f" et {fmt_h(lendable)} par les {len(provs)} prestataire(s) du territoire"
+        head += f", et {fmt_h(lendable)} par les {len(provs)} prestataire(s) du territoire"
     head += (
         f" ; {len(unassigned)} site(s) non attribué(s) ({fmt_h(missing_h)}, "
         f"{fmt_eur_cents(missing_v)})"
@@ -127,55 +177,177 @@ def _group_sentence(
         head += " — " + " ; ".join(parts)
     others = len(unassigned) - len(static)
     if others:
-        if declared + lendable - elsewhere < hours:
+        if free_own + free_lendable < missing_h:
             head += (
-                f" — {others} site(s) faute de capacité : les heures propres restantes et les "
-                "heures prêtables ne suffisent pas"
+                f" — {others} site(s) faute de capacité : les heures propres encore libres et "
+                "les heures prêtables restantes ne suffisent pas"
             )
         else:
             head += f" — {others} site(s) bloqué(s) par les règles globales ci-dessous"
     return head + "."
 
 
-def _relaxation_sentences(
-    problem: Problem, data: Data, covered: int, deadline: float, workers: int
-) -> list[str]:
-    """Lift each global rule in turn: the ones whose removal raises coverage are blocking."""
-    from coop_tender.allocation.solve import fix_rules, new_solver
+def _active_rules(b: Built) -> set[str]:
+    """The rule groups whose literal enforces at least one constraint of the model.
 
-    groups = ["capacity", "provider_capacity", "provider_share", "ai_480", "dependency"]
-    groups += ["min_provider_share"]
+    A group whose policy knob is off (say `max_provider_share: null`) still has a literal but
+    constrains nothing: lifting it changes nothing and it can never be part of a minimal core,
+    so the diagnoses skip it instead of spending a solve on it.
+    """
+    used: set[int] = set()
+    for c in b.model.proto.constraints:
+        used.update(lit if lit >= 0 else -lit - 1 for lit in c.enforcement_literal)
+    return {name for name, lit in b.rules.items() if lit.index in used}
+
+
+def _hint_lifted(b: Built, solution: Solution, lifted: str) -> None:
+    """Hint `solution` to a solve where only `lifted` is off: it stays valid there.
+
+    The rule literals are hinted at the values they are fixed at (solve.hint would hint them
+    all true, in conflict with the lifted one's domain).
+    """
+    from coop_tender.allocation.solve import derived_hints
+
+    model = b.model
+    model.clear_hints()
+    for key, v in b.x.items():
+        model.add_hint(v, solution.x.get(key, 0))
+    for key, v in b.lend.items():
+        model.add_hint(v, solution.lend.get(key, 0))
+    literal = {lit.index: name for name, lit in b.rules.items()}
+    for index, value in derived_hints(b, solution).items():
+        if index in literal:
+            value = 0 if literal[index] == lifted else 1
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
+
+
+def _relaxation_sentences(
+    problem: Problem, data: Data, solution: Solution, deadline: float, workers: int
+) -> list[str]:
+    """Lift each global rule in turn: the ones whose removal raises coverage are blocking.
+
+    The model is built once and each group's literal fixed off in turn (the others on). The
+    solution in hand stays valid when a rule is lifted, so it is given as a hint: the solver
+    starts from the current coverage and any gain it reports is real even after a short solve.
+    The gain is exact when the solve is optimal; otherwise it is "at least" the gain found and
+    "at most" the proven bound minus the current coverage. A group whose gain could be neither
+    found nor ruled out in the time is named in one closing sentence instead of being dropped
+    silently.
+    """
+    started = time.perf_counter()
+    b = build_model(problem, data)
+    build = time.perf_counter() - started
+    end = deadline - build - MIN_TEST_SECONDS  # leave the report's own building time
+    active = _active_rules(b)
+    blocking = _single_move_blocks(b, solution)
+    # Groups that stop some unassigned site from being added to some eligible member come
+    # first and share most of the time; the others (which can only block through combined
+    # moves) share the rest.
+    first = [g for g in LIFTED_GROUPS if g in active and blocking.get(g)]
+    later = [g for g in LIFTED_GROUPS if g in active and not blocking.get(g)]
+    covered = sum(data.values[i] for (i, _k), v in solution.x.items() if v)
     out: list[str] = []
-    build = 0.0  # the last model's building time: it counts against the deadline too
-    for n, group in enumerate(groups):
-        if deadline - time.perf_counter() < build + 0.05:
-            break
-        started = time.perf_counter()
-        b = build_model(problem, data)
-        build = time.perf_counter() - started
-        budget = min((deadline - time.perf_counter()) / (len(groups) - n), 3.0)
-        if budget < 0.05:
-            break
-        fix_rules(b, {group: False})
-        b.model.maximize(b.covered)
-        solver = new_solver(budget, workers)
-        code = solver.solve(b.model)
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            better = round(solver.objective_value) - covered
-            if better > 0:
-                proven = "" if code == cp_model.OPTIMAL else "au moins "
-                out.append(
-                    f"Sans {RULE_LABELS[group]}, {proven}{fmt_eur_cents(better)} de travaux "
-                    "de plus seraient couverts : c'est une règle qui bloque."
-                )
+    unknown: list[str] = []
+    reserve = LATER_SHARE * (end - time.perf_counter()) if first and later else 0.0
+    for n, group in enumerate(first + later):
+        if n < len(first):
+            budget = (end - reserve - time.perf_counter()) / (len(first) - n)
+        else:
+            budget = (end - time.perf_counter()) / (len(first) + len(later) - n)
+        if budget < MIN_TEST_SECONDS:
+            unknown.append(group)
+            continue
+        gain = _lifted_gain(b, solution, group, covered, budget, workers)
+        if gain is None:
+            unknown.append(group)
+            continue
+        found, most = gain
+        if most <= 0:
+            continue  # proven: lifting this rule covers nothing more
+        if found == 0:
+            unknown.append(group)
+        elif found == most:
+            out.append(
+                f"Sans {RULE_LABELS[group]}, {fmt_eur_cents(found)} de travaux de plus "
+                "seraient couverts : c'est une règle qui bloque."
+            )
+        else:
+            out.append(
+                f"Sans {RULE_LABELS[group]}, au moins {fmt_eur_cents(found)} de travaux de plus "
+                f"seraient couverts (au plus {fmt_eur_cents(most)}) : c'est une règle qui bloque."
+            )
+    if unknown:
+        out.append(
+            "Le temps a manqué pour mesurer ce que couvrirait la levée de chacune de ces "
+            "règles : " + " ; ".join(RULE_LABELS[g] for g in unknown) + " (relancez avec un "
+            "temps plus long, --time-limit)."
+        )
     return out
 
 
+def _lifted_gain(
+    b: Built, solution: Solution, group: str, covered: int, seconds: float, workers: int
+) -> tuple[int, int] | None:
+    """Cents of coverage gained by lifting `group`: (found, proven at most); None if unknown."""
+    from coop_tender.allocation.solve import fix_rules, new_solver
+
+    fix_rules(b, {g: g != group for g in b.rules})
+    b.model.clear_assumptions()
+    b.model.maximize(b.covered)
+    _hint_lifted(b, solution, group)
+    solver = new_solver(seconds, workers)
+    code = solver.solve(b.model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    found = max(round(solver.objective_value) - covered, 0)
+    if code == cp_model.OPTIMAL:
+        return found, found
+    return found, max(math.floor(solver.best_objective_bound + 1e-6) - covered, found)
+
+
+def _single_move_blocks(b: Built, solution: Solution) -> dict[str, int]:
+    """Per rule group, how many single moves (one unassigned site to one eligible member)
+    would break one of its constraints at the solution in hand.
+
+    Read from the model itself (each enforced linear row's activity and the move's
+    coefficient), so it follows the rules as model.py writes them. Only an ordering
+    heuristic for the lifting tests: a group that blocks no single move may still block a
+    combination of moves.
+    """
+    from coop_tender.allocation.solve import derived_hints
+
+    value: dict[int, int] = {v.index: solution.x.get(key, 0) for key, v in b.x.items()}
+    value.update((v.index, solution.lend.get(key, 0)) for key, v in b.lend.items())
+    value.update(derived_hints(b, solution))
+    taken = {i for (i, _k), v in solution.x.items() if v}
+    moves = {v.index for (i, _k), v in b.x.items() if i not in taken}
+    group_of = {lit.index: name for name, lit in b.rules.items()}
+    blocks: dict[str, int] = defaultdict(int)
+    for c in b.model.proto.constraints:
+        groups = {group_of.get(lit) for lit in c.enforcement_literal} - {None}
+        if not groups or not c.has_linear():
+            continue
+        row = c.linear
+        activity = sum(
+            coef * value.get(var, 0) for var, coef in zip(row.vars, row.coeffs, strict=True)
+        )
+        lo, hi = row.domain[0], row.domain[-1]
+        broken = sum(
+            1
+            for var, coef in zip(row.vars, row.coeffs, strict=True)
+            if var in moves and not lo <= activity + coef <= hi
+        )
+        for g in groups:
+            blocks[g] += broken
+    return blocks
+
+
 def explain_partial(
-    problem: Problem, data: Data, solution, deadline: float, workers: int
+    problem: Problem, data: Data, solution: Solution, deadline: float, workers: int
 ) -> list[str]:
     """Sentences for items left unassigned, grouped by (territory, period); empty if all covered."""
     taken = {i: k for (i, k), v in solution.x.items() if v}
+    lent = {key: h for key, h in solution.lend.items() if h}
     assigned = set(taken)
     unassigned = [i for i in range(len(data.items)) if i not in assigned]
     if not unassigned:
@@ -190,18 +362,46 @@ def explain_partial(
         f"{len(unassigned)} site(s) sur {len(data.items)} restent non attribués "
         f"({fmt_eur_cents(total)}) :"
     ]
-    out += [_group_sentence(data, terr, t, its, taken) for (terr, t), its in sorted(groups.items())]
+    out += [
+        _group_sentence(data, terr, t, its, taken, lent)
+        for (terr, t), its in sorted(groups.items())
+    ]
     if any(i not in data.no_member_reason for i in unassigned):
-        covered = sum(data.values[i] for i in assigned)
-        out += _relaxation_sentences(problem, data, covered, deadline, workers)
+        out += _relaxation_sentences(problem, data, solution, deadline, workers)
     return out
 
 
 # --------------------------------------------------------------------------- infeasibility
 
+SINGLE_SHARE = {"social_clause": 0.25}  # of the time left, per singleton test (others: 0.05)
+SINGLE_SHARE_OTHER = 0.05
+ASSUMPTION_SHARE = 0.1  # of the time left, for the one-worker assumption solve
+CORE_SHARE = 0.75  # of the explanation's time, for the core (the rest: the rules' figures)
+FIRST_PASS_SHARE = 0.5  # the deletion filter's first pass: half the time, spread over the tests
+MARGIN_SECONDS = 0.05  # kept before the deadline for writing the answer
+
+
+def _solve_fixed(b: Built, on: set[str], seconds: float, workers: int) -> int:
+    """Feasibility solve with the literals of `on` fixed true and all others fixed false.
+
+    Fixed literals (unlike assumptions) let presolve remove the lifted rules' constraints and
+    propagate the others fully, and no core is read, so several workers may run.
+    """
+    from coop_tender.allocation.solve import fix_rules, new_solver
+
+    fix_rules(b, {n: n in on for n in b.rules})
+    b.model.clear_objective()
+    b.model.clear_hints()
+    b.model.clear_assumptions()
+    return new_solver(seconds, workers).solve(b.model)
+
 
 def _solve_with(b: Built, names: list[str], seconds: float) -> tuple[int, list[str]]:
-    """Feasibility solve assuming the rule literals in `names` (others free); returns the core."""
+    """Feasibility solve assuming the rule literals in `names` (others free); returns the core.
+
+    CP-SAT's `sufficient_assumptions_for_infeasibility` is a core, not a minimal one: the
+    deletion filter (`_deletion_filter`) is what checks minimality.
+    """
     from coop_tender.allocation.solve import free_rules, new_solver
 
     free_rules(b)
@@ -211,6 +411,7 @@ def _solve_with(b: Built, names: list[str], seconds: float) -> tuple[int, list[s
     b.model.add_assumptions([b.rules[n] for n in names])
     solver = new_solver(seconds, 1)  # cores need a single worker
     code = solver.solve(b.model)
+    b.model.clear_assumptions()
     core: list[str] = []
     if code == cp_model.INFEASIBLE:
         found = set(solver.sufficient_assumptions_for_infeasibility())
@@ -218,49 +419,206 @@ def _solve_with(b: Built, names: list[str], seconds: float) -> tuple[int, list[s
     return code, core
 
 
-def minimal_core(b: Built, deadline: float) -> tuple[list[str], bool]:
-    """A core of rule groups, minimal when every removal test finished (second value)."""
-    names = list(b.rules)
-    left = deadline - time.perf_counter()
-    code, core = _solve_with(b, names, max(left * 0.4, 0.5))
-    if code != cp_model.INFEASIBLE:
-        return [], False
-    if not core:
-        core = names
-    minimal = True
-    for name in list(core):
-        if name not in core:
-            continue
-        trial = [n for n in core if n != name]
+def _deletion_filter(
+    b: Built, start: list[str], deadline: float, workers: int
+) -> tuple[list[str], bool]:
+    """Shrink the infeasible set `start` to a minimal core by removal tests (literals fixed).
+
+    Each test fixes the set without a candidate on and everything else off: infeasible, the
+    candidate goes; feasible, it is needed (and stays needed as the set shrinks, since fewer
+    rules are easier to hold). Pins are tested as one block first, split in halves only when
+    a block is needed, so that many pins cost O(needed × log pins) tests. A test that times out
+    is retried in a later pass with the time left, on what is then a smaller set (removal
+    tests that end "feasible" are the hard ones while the set is large). Minimal (second
+    value) when every member of the result had a test that ended "feasible".
+    """
+    core = list(start)
+    blocks = [[n] for n in core if not n.startswith("pin:")]
+    pins = [n for n in core if n.startswith("pin:")]
+    if pins:
+        blocks.append(pins)
+    first = True
+    while blocks:
         left = deadline - time.perf_counter()
-        if left < 0.05:
-            minimal = False
+        if left < MIN_TEST_SECONDS:
             break
-        code, smaller = _solve_with(b, trial, max(min(left / 2, 5.0), 0.05))
-        if code == cp_model.INFEASIBLE:
-            core = smaller or trial
-        elif code != cp_model.FEASIBLE and code != cp_model.OPTIMAL:
-            minimal = False
-    return core, minimal
+        tests = sum(len(block) for block in blocks)
+        per_test = left * (FIRST_PASS_SHARE if first else 1.0) / tests
+        per_test = max(per_test, MIN_TEST_SECONDS)
+        first = False
+        retry: list[list[str]] = []
+        stack = list(reversed(blocks))
+        while stack:
+            block = stack.pop()
+            left = deadline - time.perf_counter()
+            if left < MIN_TEST_SECONDS:
+                retry.append(block)
+                retry += list(reversed(stack))
+                break
+            trial = [n for n in core if n not in block]
+            if not trial:  # no rule at all: assigning nothing is a solution
+                code = cp_model.OPTIMAL
+            else:
+                code = _solve_fixed(b, set(trial), min(per_test, left), workers)
+            if code == cp_model.INFEASIBLE:
+                core = trial
+            elif len(block) > 1:
+                half = len(block) // 2
+                stack += [block[half:], block[:half]]
+            elif code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                retry.append(block)
+        blocks = retry
+    return core, not blocks
 
 
-def _max_insertion(b: Built, core: list[str], deadline: float) -> int | None:
-    """The most insertion hours reachable under the other rules of the core."""
+def minimal_core(b: Built, deadline: float, workers: int = 2) -> tuple[list[str], bool]:
+    """A core of rule groups, minimal when every removal test finished (second value).
+
+    Called once the full model is proven infeasible (the coverage stage). In order:
+    1. each rule group alone (its literal fixed on, all others off): an infeasible singleton
+       is a minimal core, and a fixed literal lets presolve work fully where assumptions do
+       not (a 99 % social clause on 120 sites: 0.04 s fixed, > 24 s assumed). Pins are not
+       tested alone: `prepare` already rejects a pin that cannot hold by itself;
+    2. CP-SAT assumptions (one worker, as cores require), a short try: on small tenders it
+       gives a small core at once;
+    3. a deletion filter with fixed literals from that core (or from all groups) for the rest.
+    Groups that constrain nothing (`_active_rules`) are left out from the start.
+    """
+    active = _active_rules(b)
+    names = [n for n in b.rules if n in active]
+    singles = sorted(
+        (n for n in names if not n.startswith("pin:")), key=lambda n: n not in SINGLE_SHARE
+    )
+    for name in singles:
+        left = deadline - time.perf_counter()
+        if left < MIN_TEST_SECONDS:
+            return names, False
+        share = SINGLE_SHARE.get(name, SINGLE_SHARE_OTHER)
+        if _solve_fixed(b, {name}, max(left * share, MIN_TEST_SECONDS), workers) == (
+            cp_model.INFEASIBLE
+        ):
+            return [name], True
+    start = names
+    left = deadline - time.perf_counter()
+    if left >= 2 * MIN_TEST_SECONDS and len(names) > 1:
+        code, core = _solve_with(b, names, max(left * ASSUMPTION_SHARE, MIN_TEST_SECONDS))
+        if code == cp_model.INFEASIBLE and core:
+            start = core
+    return _deletion_filter(b, start, deadline, workers)
+
+
+@dataclass
+class Reach:
+    """The most insertion hours the other rules allow, as far as it could be proven.
+
+    `bound` is a proven upper bound and `best` the best solution found (both × SCALE, rates
+    rounded down as in the model); equal when proven optimal. `scope` says which rules held:
+    "all" (every rule but the clause) or "core" (only the other rules of the core, when the
+    rules without the clause cannot hold together either).
+    """
+
+    scope: str
+    bound: int
+    best: int
+
+    @property
+    def proven(self) -> bool:
+        return self.bound == self.best
+
+
+def _maximize_insertion(b: Built, on: set[str], seconds: float, workers: int) -> Reach | None:
+    """Maximise insertion hours with the rules of `on` fixed on; None when nothing was found."""
     from coop_tender.allocation.solve import fix_rules, new_solver
 
-    fix_rules(b, {n: (n in core and n != "social_clause") for n in b.rules})
+    fix_rules(b, {n: n in on for n in b.rules})
     b.model.clear_assumptions()
+    b.model.clear_hints()
     b.model.maximize(insertion_expr(b))
-    left = deadline - time.perf_counter()
-    solver = new_solver(max(min(left, 3.0), 0.2), 1)
+    solver = new_solver(seconds, workers)
     code = solver.solve(b.model)
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return int(solver.best_objective_bound) // SCALE
+    if code == cp_model.OPTIMAL:
+        best = round(solver.objective_value)
+        return Reach("", best, best)
+    if code == cp_model.FEASIBLE:
+        best = round(solver.objective_value)
+        bound = max(math.floor(solver.best_objective_bound + 1e-6), best)
+        return Reach("", bound, best)
     return None
 
 
-def rule_sentence(name: str, data: Data, b: Built, core: list[str], deadline: float) -> str:
-    """One rule group of a core, in plain French with its figures."""
+def _max_insertion(b: Built, core: list[str], deadline: float, workers: int = 2) -> Reach | None:
+    """The most insertion hours reachable under the other rules, with the time left.
+
+    First under every other rule (what a coordinator means by "the other rules"); if those
+    cannot hold together without the clause (or nothing is found in three quarters of the
+    time), under the other rules of the core, which hold together since the core is minimal.
+    Exact when CP-SAT proves the optimum; otherwise the proven bound and the best found.
+    """
+    others = {n for n in b.rules if n != "social_clause"}
+    left = deadline - time.perf_counter()
+    if left < MIN_TEST_SECONDS:
+        return None
+    reach = _maximize_insertion(b, others, left * 0.75, workers)
+    if reach is not None:
+        reach.scope = "all"
+        return reach
+    left = deadline - time.perf_counter()
+    if left < MIN_TEST_SECONDS:
+        return None
+    reach = _maximize_insertion(b, set(core) - {"social_clause"}, left, workers)
+    if reach is not None:
+        reach.scope = "core"
+    return reach
+
+
+def fmt_scaled_h(value: int, up: bool, below: int | None = None) -> str:
+    """Hours × SCALE in French, to the hundredth, rounded up (`up`) or down; whole hours plain.
+
+    Rounding a bound up and a reached value down keeps both true. When `below` (hours × SCALE)
+    is given and the value is under it, more decimals are shown until the figure stays under
+    it too (never "au plus 12 h" for 11,999 h when 12 h are required).
+    """
+    for digits in (2, 3, 4, 5, 6):
+        step = SCALE // 10**digits
+        units = -(-value // step) if up else value // step
+        if below is None or value >= below or units * step < below:
+            break
+    if units % 10**digits == 0:
+        return fmt_h(units // 10**digits)
+    whole, frac = divmod(units, 10**digits)
+    text = f"{fmt_int(whole)},{frac:0{digits}d}".rstrip("0")
+    return f"{text}\xa0h"
+
+
+def _reach_text(reach: Reach | None, required: int) -> str:
+    """The clause sentence's reach clause: exact, or the proven bound and the best found."""
+    if reach is None:
+        return (
+            " ; le temps a manqué pour calculer combien d'heures d'insertion les autres règles "
+            "permettent d'atteindre"
+        )
+    under = (
+        "en respectant toutes les autres règles"
+        if reach.scope == "all"
+        else "avec les autres règles de cet ensemble"
+    )
+    bound = fmt_scaled_h(reach.bound, up=True, below=required * SCALE)
+    if reach.proven and reach.best == 0:
+        return f" ; aucune heure d'insertion n'est atteignable {under}"
+    if reach.proven:
+        return f" ; au plus {bound} sont atteignables {under}"
+    best = fmt_scaled_h(reach.best, up=False)
+    return (
+        f" ; {under}, au plus {bound} sont atteignables (borne prouvée), et la meilleure "
+        f"répartition trouvée dans le temps en atteint {best}"
+    )
+
+
+def rule_sentence(
+    name: str, data: Data, b: Built, core: list[str], deadline: float, workers: int = 2
+) -> str:
+    """One rule group of a core, in plain French with its figures (the clause's reach is
+    computed with the time left before `deadline`)."""
     problem, policy = data.problem, data.problem.policy
     total_h = sum(it.hours for it in data.items)
     if name.startswith("pin:"):
@@ -282,15 +640,11 @@ def rule_sentence(name: str, data: Data, b: Built, core: list[str], deadline: fl
             f"{format_euros(m.annual_turnover)}."
         )
     if name == "social_clause":
-        best = _max_insertion(b, core, deadline)
-        reach = (
-            f" ; au plus {fmt_h(best)} sont atteignables avec les autres règles"
-            if best is not None
-            else ""
-        )
+        required = problem.tender.insertion_hours_min
+        reach = _reach_text(_max_insertion(b, core, deadline, workers), required)
         return (
-            f"La clause sociale exige {fmt_h(problem.tender.insertion_hours_min)} d'insertion "
-            f"(règle 7){reach} ({fmt_h(total_h)} de travaux au total)."
+            f"La clause sociale exige {fmt_h(required)} d'insertion (règle 7){reach} "
+            f"({fmt_h(total_h)} de travaux au total)."
         )
     if name == "capacity":
         declared = sum(data.cap.values())
@@ -334,10 +688,19 @@ def rule_sentence(name: str, data: Data, b: Built, core: list[str], deadline: fl
 
 
 def explain_infeasible(problem: Problem, data: Data, deadline: float, workers: int) -> list[str]:
-    """Name a minimal set of rules that cannot hold together, with figures."""
-    del workers  # the core is computed with one worker, as CP-SAT requires
+    """Name a minimal set of rules that cannot hold together, with figures.
+
+    Three quarters of the time left go to the core when the social clause is in play (its
+    reach figure needs a solve of its own), all of it otherwise; whatever the core leaves
+    goes to the figures. Everything ends a little before `deadline`.
+    """
+    started = time.perf_counter()
     b = build_model(problem, data)
-    core, minimal = minimal_core(b, deadline)
+    end = deadline - MARGIN_SECONDS - (time.perf_counter() - started)
+    core_end = end
+    if "social_clause" in _active_rules(b):
+        core_end = time.perf_counter() + CORE_SHARE * (end - time.perf_counter())
+    core, minimal = minimal_core(b, core_end, workers)
     if not core:
         return [
             "Aucune répartition ne respecte toutes les règles, mais le temps a manqué pour "
@@ -351,5 +714,5 @@ def explain_infeasible(problem: Problem, data: Data, deadline: float, workers: i
     ]
     if minimal and len(core) > 1:
         out[0] += " Sans l'une d'elles, les autres pourraient l'être."
-    out += [rule_sentence(n, data, b, core, deadline) for n in core]
+    out += [rule_sentence(n, data, b, core, end, workers) for n in core]
     return out
