@@ -55,6 +55,8 @@ TRAVEL_ANNEAL_SHARE = 0.25
 before the narrow-band members (tight.py) and the territory neighbourhoods: the regions'
 pinned re-solves start from its answer (×10: 8 100 km after the main solve, ≈ 5 000 km after
 the annealing). Annealing before the main solve instead: seed 385 km against 380 km."""
+MIN_ANNEAL_SECONDS = 0.5
+"""Time left at the end of the travel search that goes back to the annealing."""
 LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 FEASIBILITY_SHARE = 0.5
@@ -305,7 +307,10 @@ def _search(
         value = model_value(b, name, sol)
         tight_end = time.perf_counter() + TIGHT_SHARE * (end - time.perf_counter())
         sol, value = improve_tight(b, sol, value, tight_end, workers)
-        return improve_by_territory(b, sol, value, end, workers)[0]
+        sol = improve_by_territory(b, sol, value, end, workers)[0]
+        if end - time.perf_counter() > MIN_ANNEAL_SECONDS:  # the others stalled: anneal again
+            sol = verified(b, improve_travel(b, sol, end), sol, workers)
+        return sol
     floor = fairness_floor(b) if name == "turnover_fairness" else None
     if floor is not None:  # a member capped by rule 6 first: exact sets of sites (tight.py)
         floor_end = time.perf_counter() + FLOOR_SHARE * (end - time.perf_counter())

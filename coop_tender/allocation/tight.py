@@ -46,6 +46,14 @@ KNAPSACK_SHARE = 0.25
 """Share of a member's time in improve_tight for its knapsack (the rest: the pinned solve)."""
 TIGHT_SHARE = 0.7
 """Share of the time left in the travel search given to the narrow-band members."""
+MIN_MEMBER_SECONDS = 1.0
+"""Least time for one narrow-band member's knapsack and region solve (a region of ~130 sites
+improves in 1–2 s)."""
+STALL_MEMBERS = 3
+"""improve_tight stops after this many members in a row without improvement."""
+MAX_REGION_ITEMS = 400
+"""Above this many sites a member's region is too large to re-solve at once: its neighbours
+are re-solved instead."""
 
 
 def bands(b: Built) -> list[tuple[int, int]] | None:
@@ -292,23 +300,38 @@ def improve_tight(b: Built, sol, value: int, deadline: float, workers: int):
     its sites gains: with them pinned, CP-SAT no longer searches an exact sum and solves the
     others far faster (seed: 374 km where it stalled at 431 km). Measured on ×10 (ten regions):
     one solve of all regions at once with every set pinned left 5 109 km, one region after the
-    other 3 990–5 500 km. Returns (solution, value)."""
+    other 3 990–5 500 km. Each member gets at least MIN_MEMBER_SECONDS (on ×40, 40 members in
+    19 s improved nothing); the search stops after STALL_MEMBERS members in a row bring
+    nothing, and the time left goes back to the caller. A region larger than
+    MAX_REGION_ITEMS is replaced by the member and those that could take its sites. Returns
+    (solution, value)."""
+    from coop_tender.allocation.lns import neighbours
     from coop_tender.allocation.solve import read_solution
 
     tight = tight_members(b)
     region_of = {k: group for group in components(b) for k in group}
+    near = neighbours(b)
+    sites_of: dict[int, int] = {}  # co-contractor -> sites its region may take
+    for group in components(b):
+        count = sum(1 for ms in b.data.eligible if group.intersection(ms))
+        sites_of.update((k, count) for k in group)
+    failures = 0
     for n, k in enumerate(tight):
         left = deadline - time.perf_counter()
-        if left < 0.1:
+        if left < MIN_MEMBER_SECONDS or failures >= STALL_MEMBERS:
             break
-        per_member = left / (len(tight) - n)
+        per_member = max(left / (len(tight) - n), MIN_MEMBER_SECONDS)
         chosen = choose_sites(b, sol, k, min(KNAPSACK_SECONDS, KNAPSACK_SHARE * per_member))
         if chosen is None:
             continue
+        region = region_of[k] if sites_of[k] <= MAX_REGION_ITEMS else near[k] | {k}
         seconds = per_member - (left - (deadline - time.perf_counter()))
-        code, solver = solve_with_sites(b, sol, k, chosen, region_of[k], seconds, workers)
+        code, solver = solve_with_sites(b, sol, k, chosen, region, seconds, workers)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value < value:
             sol, value = read_solution(b, solver), round(solver.objective_value)
+            failures = 0
+        else:
+            failures += 1
     return sol, value
 
 
