@@ -79,9 +79,11 @@ def improve(
     if n < 2:
         return sol, value
     size = min(n, 6)  # adapted: grows while sub-solves finish, shrinks when they time out
+    started = last_gain = time.perf_counter()
     while True:
-        left = deadline - time.perf_counter()
-        if left < 0.1:
+        now = time.perf_counter()
+        left = deadline - now
+        if left < 0.1 or now - last_gain > STALL_SHARE * (deadline - started):
             break
         start = worst(sol) if worst is not None and rng.random() < 0.5 else rng.randrange(n)
         pool = sorted(near[start] - {start})
@@ -93,7 +95,14 @@ def improve(
             found = round(solver.objective_value)
             if (found > value) if maximise else (found < value):
                 sol, value = read_solution(b, solver), found
+                last_gain = time.perf_counter()
     return sol, value
+
+
+STALL_SHARE = 0.5
+"""`improve` stops when nothing improved for this share of its time: the rest flows to the
+next stage (a 2 500-site tender's fairness search gained nothing in 7.9 s, 0.27 € above its
+floor, while its travel search had 7.7 s)."""
 
 
 def territory_groups(b: Built) -> list[list[tuple[tuple[str, str], ...]]]:

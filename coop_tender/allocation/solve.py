@@ -61,9 +61,10 @@ LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
 """Share of a stage's time given to the member-neighbourhood search after the main solve."""
 FEASIBILITY_SHARE = 0.5
 """Most of the time given to finding a first valid allocation when the greedy's is not."""
-LP_SHARE = 0.1
-"""Most of the travel stage given to its LP relaxation (relaxation.py): 0.03 s on the seed,
-0.5 s on ×10, 3.7 s on ×40, where CP-SAT reaches no bound of its own in time."""
+LP_SHARE = 0.15
+"""Most of the travel stage given to its LP relaxation (relaxation.py): 0.01 s on the seed,
+0.2 s on ×10, 1.7 s on ×40 and 1.5 s on a 2 500-site tender, where CP-SAT reaches no bound of
+its own in time."""
 LARGE_PAIRS = 4_000
 LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
