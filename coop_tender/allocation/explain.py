@@ -201,24 +201,11 @@ def _active_rules(b: Built) -> set[str]:
 
 
 def _hint_lifted(b: Built, solution: Solution, lifted: str) -> None:
-    """Hint `solution` to a solve where only `lifted` is off: it stays valid there.
+    """Hint `solution` to a solve where only `lifted` is off: it stays valid there (its rule
+    literal hinted false, in line with its domain)."""
+    from coop_tender.allocation.solve import hint
 
-    The rule literals are hinted at the values they are fixed at (solve.hint would hint them
-    all true, in conflict with the lifted one's domain).
-    """
-    from coop_tender.allocation.solve import derived_hints
-
-    model = b.model
-    model.clear_hints()
-    for key, v in b.x.items():
-        model.add_hint(v, solution.x.get(key, 0))
-    for key, v in b.lend.items():
-        model.add_hint(v, solution.lend.get(key, 0))
-    literal = {lit.index: name for name, lit in b.rules.items()}
-    for index, value in derived_hints(b, solution).items():
-        if index in literal:
-            value = 0 if literal[index] == lifted else 1
-        model.add_hint(model.get_int_var_from_proto_index(index), value)
+    hint(b, solution, frozenset({lifted}))
 
 
 def _relaxation_sentences(

@@ -170,16 +170,18 @@ def derived_hints(b: Built, sol: Solution) -> dict[int, int]:
     return out
 
 
-def hint(b: Built, sol: Solution) -> None:
-    """Give a solution as a complete hint (derived variables included) to the next solve."""
+def hint(b: Built, sol: Solution, rules_off: frozenset[str] = frozenset()) -> None:
+    """Give a solution as a complete hint (derived variables included) to the next solve; the
+    literals of `rules_off` are hinted false (a solve with those rules lifted)."""
     model = b.model
     model.clear_hints()
     for key, v in b.x.items():
         model.add_hint(v, sol.x.get(key, 0))
     for key, v in b.lend.items():
         model.add_hint(v, sol.lend.get(key, 0))
+    off = {b.rules[name].index for name in rules_off}
     for index, value in derived_hints(b, sol).items():
-        model.add_hint(model.get_int_var_from_proto_index(index), value)
+        model.add_hint(model.get_int_var_from_proto_index(index), 0 if index in off else value)
 
 
 def _values(b: Built, sol: Solution) -> list[int]:
