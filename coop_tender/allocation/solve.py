@@ -55,6 +55,10 @@ TRAVEL_ANNEAL_SHARE = 0.25
 before the narrow-band members (tight.py) and the territory neighbourhoods: the regions'
 pinned re-solves start from its answer (×10: 8 100 km after the main solve, ≈ 5 000 km after
 the annealing). Annealing before the main solve instead: seed 385 km against 380 km."""
+ONE_REGION_ANNEAL_SHARE = 0.7
+"""The annealing's share on a large tender that is one region (over LARGE_PAIRS pairs): there
+the narrow-band members' re-solves cover many members at once and stall (a 2 500-site tender:
+2.7 s without gain after 1.1 s of annealing that took 20.6 → 15.7 M m)."""
 MIN_ANNEAL_SECONDS = 0.5
 """Time left at the end of the travel search that goes back to the annealing."""
 LNS_SHARE = {"turnover_fairness": 0.8, "travel": 0.8}
@@ -303,9 +307,9 @@ def _search(
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":  # annealing (fast moves), narrow-band members, CP-SAT on territories
-        annealed = improve_travel(
-            b, sol, time.perf_counter() + TRAVEL_ANNEAL_SHARE * (end - time.perf_counter())
-        )
+        one_region = len(b.x) > LARGE_PAIRS and len(components(b)) == 1
+        share = ONE_REGION_ANNEAL_SHARE if one_region else TRAVEL_ANNEAL_SHARE
+        annealed = improve_travel(b, sol, time.perf_counter() + share * (end - time.perf_counter()))
         sol = verified(b, annealed, sol, workers)
         value = model_value(b, name, sol)
         tight_end = time.perf_counter() + TIGHT_SHARE * (end - time.perf_counter())
