@@ -40,9 +40,13 @@ SHARE_OF_REMAINING = {
 }
 """Each stage may use this share of the time left; what a stage does not use flows on."""
 MIN_STAGE_SECONDS = 0.05
+VERIFY_SECONDS_PER_PAIR = 1e-5
+"""Time `verified` takes per eligible pair (measured: 0.67 s for 75 000 pairs, 0.37 s for
+36 480, 0.01 s for 912): the searches stop that much earlier so that their checks fit."""
 POLISH_SECONDS = 0.5
-"""Most time the fairness polish (local.polish_fairness) may take after the stage's searches
-(milliseconds on 130 sites). Measured, 10 s runs: tight 1 894 / 1 993 € against 5 319 /
+"""Time the fairness polish (local.polish_fairness) gets at the end of the stage's searches
+(milliseconds on 130 sites; it checks the time, chains growing fast on large regions).
+Measured, 10 s runs: tight 1 894 / 1 993 € against 5 319 /
 6 543 € without it; seed unchanged (12 738.5–12 739.5 €). Run before the searches instead, it
 sent them elsewhere and the seed ended 2 € worse."""
 FLOOR_SHARE = 0.8
@@ -69,6 +73,9 @@ LP_SHARE = 0.15
 """Most of the travel stage given to its LP relaxation (relaxation.py): 0.01 s on the seed,
 0.2 s on ×10, 1.7 s on ×40 and 1.5 s on a 2 500-site tender, where CP-SAT reaches no bound of
 its own in time."""
+LP_SECONDS_PER_PAIR = 1.5e-5
+"""The LP is left out when its share of the stage is below this per eligible pair (building
+and loading it alone take 0.5 s for 75 000 pairs; solving 1–1.5 s more)."""
 LARGE_PAIRS = 4_000
 LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
@@ -235,7 +242,7 @@ def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) ->
     """`candidate` if CP-SAT accepts it on the full model (every variable fixed to it: a pure
     check, milliseconds on 130 sites), else `fallback`: what the local searches (local.py)
     return is never trusted on its own bookkeeping alone."""
-    if candidate is fallback:
+    if candidate is fallback or (candidate.x == fallback.x and candidate.lend == fallback.lend):
         return fallback
     from coop_tender.allocation.lns import _pin, _solve_pinned
 
@@ -297,7 +304,8 @@ def search(
     turnover fairness goes region by region first when `regions` are given. The objective in
     `b.model` is the stage's, and is left so. Their answer is kept only if CP-SAT accepts it
     on the full model (`verified`): the searches solve sub-models (submodel.py)."""
-    found = _search(b, name, sol, end, workers, regions)
+    checks = VERIFY_SECONDS_PER_PAIR * len(b.x) * (3 if name == "travel" else 2)
+    found = _search(b, name, sol, max(end - checks, time.perf_counter()), workers, regions)
     return verified(b, found, sol, workers)
 
 
@@ -329,9 +337,11 @@ def _search(
         b.model.minimize(expr)
         if value <= floor:
             return sol
-    sol = improve(b, sol, value, maximise, end, workers, _worst(b, name))[0]
+    polish = POLISH_SECONDS if floor is not None else 0.0
+    lns_end = max(end - polish, time.perf_counter())
+    sol = improve(b, sol, value, maximise, lns_end, workers, _worst(b, name))[0]
     if floor is not None:  # exact exchanges where CP-SAT's neighbourhoods stalled
-        sol = verified(b, polish_fairness(b, sol, end + POLISH_SECONDS), sol, workers)
+        sol = verified(b, polish_fairness(b, sol, max(end, lns_end + 0.05)), sol, workers)
     return sol
 
 
@@ -402,8 +412,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             b.model.minimize(expr)
         started = time.perf_counter()
         stage_end = started + budget
-        if name == "travel":  # a proven bound where CP-SAT's LP may come too late (large)
-            relaxed = lp_bound(b, LP_SHARE * budget)
+        if name == "travel" and LP_SHARE * budget > LP_SECONDS_PER_PAIR * len(b.x):
+            relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
             if name == "provider_fairness":
                 sub = lend_only(b, solution, expr, 0.3 * budget, workers)
