@@ -88,10 +88,16 @@ def _add_row(model, refs: list[int], coeffs: list[int], low: float, high: float)
 
 
 def _finite(bound: int, infinity: float) -> float:
-    """A bound as the simplex takes it: beyond SAFE_COEFF² it is no bound at all."""
+    """A bound as the simplex takes it: beyond SAFE_COEFF² it is no bound at all; a float that
+    cannot hold the integer exactly is rounded outward (towards `infinity`), never inward."""
     if isinstance(bound, float):
         return bound
-    return infinity if abs(bound) > SAFE_COEFF**2 else float(bound)
+    if abs(bound) > SAFE_COEFF**2:
+        return infinity
+    value = float(bound)
+    if (value < bound) if infinity > 0 else (value > bound):
+        value = math.nextafter(value, infinity)
+    return value
 
 
 def _active(proto, enforcement: list[int]) -> bool:

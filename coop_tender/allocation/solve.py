@@ -223,9 +223,7 @@ def _worst(b: Built, name: str):
     return worst
 
 
-def lend_only(
-    b: Built, sol: Solution, expr: cp_model.LinearExprT, seconds: float, workers: int
-) -> Solution:
+def lend_only(b: Built, sol: Solution, seconds: float, workers: int) -> Solution:
     """Re-optimise lent hours alone, sites fixed as in `sol`: a small sub-model CP-SAT solves
     fast, whose answer is a good hint for the provider-fairness stage. Returns `sol` if it
     fails."""
@@ -373,6 +371,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     first_x, first_lend = greedy(b.data)
     first = Solution(x=first_x, lend=first_lend)
     first_ok = greedy_is_valid(b.data, first_x, first_lend)
+    hint(b, first)
     if not first_ok:  # the greedy misses a rule: any valid allocation first, no objective
         code, found = feasible_start(b, deadline, workers)
         if code == cp_model.INFEASIBLE:
@@ -381,7 +380,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             return Outcome(b, stages, None, True)
         if found is not None:
             first, first_ok = found, True
-    hint(b, first)
+            hint(b, first)
     reserve = 0.0
     regions = components(b)
     by_region = False
@@ -416,7 +415,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
             if name == "provider_fairness":
-                sub = lend_only(b, solution, expr, 0.3 * budget, workers)
+                sub = lend_only(b, solution, 0.3 * budget, workers)
                 solution = verified(b, sub, solution, workers)
             hint(b, solution)
         lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0

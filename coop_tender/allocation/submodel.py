@@ -37,6 +37,7 @@ class _Rows:
     decision: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # x, lend
     derived: list[int] = field(default_factory=list)  # every other variable
     last: tuple[object, np.ndarray] | None = None  # (solution, full_values of it)
+    has_other: bool = False  # a row this module cannot fold (solve_free then pins instead)
     x_of_member: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # (item, var)
     x_of_item: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # (member, var)
     lend_of_member: dict[int, list[int]] = field(default_factory=dict)  # var indices
@@ -69,13 +70,15 @@ def model_rows(b: Built) -> _Rows:
             rows.domains.append([])
         if any(ref < 0 for ref in refs):
             kind = "other"  # negated literals: never built by model.py; not handled here
+        rows.has_other = rows.has_other or kind == "other"
         rows.kind.append(kind)
         rows.names.append(ct.name)
         rows.variables.append(np.array(refs, dtype=np.int64))
         rows.enforcement.append(list(ct.enforcement_literal))
-        for ref in refs:
-            rows.rows_of.setdefault(ref, []).append(r)
+        for ref in (*refs, *ct.enforcement_literal):
+            rows.rows_of.setdefault(ref if ref >= 0 else -ref - 1, []).append(r)
     if len(rows.decision) != len(proto.variables):
+        rows.last = None
         rows.decision = np.zeros(len(proto.variables), dtype=bool)
         for var in (*b.x.values(), *b.lend.values()):
             rows.decision[var.index] = True
@@ -168,13 +171,16 @@ def solve_free(
     """Solve the model's current objective with only the variables `free` (indices of x and
     lend variables) and the derived ones left free; every other x and lend variable keeps its
     value in `sol`, or the one `overrides` gives it. Returns (CP-SAT status, result); the
-    result is None unless a solution was found. Falls back to nothing: a model whose rows this
-    module cannot read returns MODEL_INVALID, and the caller keeps its solution."""
+    result is None unless a solution was found. A model with rows this module does not fold
+    (negated literals, other constraint kinds, a free enforcement literal) is solved whole
+    with the other variables pinned instead."""
     from coop_tender.allocation.solve import derived_hints, new_solver
 
     rows = model_rows(b)
     proto = b.model.proto
     overrides = overrides or {}
+    if rows.has_other:
+        return _pinned(b, sol, free, seconds, workers, overrides)
     decision = rows.decision
     values = full_values(b, sol)
     for index, value in overrides.items():
@@ -184,23 +190,26 @@ def solve_free(
     for index in free:
         if index not in overrides:
             is_free[index] = True
+    derived = derived_hints(b, sol)
+    changed = set(overrides)  # fixed values that may differ from the solution in hand
     for index in rows.derived:
         lo, hi = _domain(proto, index)
         if lo != hi:
             is_free[index] = True
         else:
             values[index] = lo
+            if derived.get(index, lo) != lo:
+                changed.add(index)
     free_list = np.flatnonzero(is_free)
-    touched = set(free_list.tolist()) | set(overrides)
+    touched = set(free_list.tolist()) | changed
     candidate_rows = sorted({r for v in touched for r in rows.rows_of.get(v, ())})
 
     sub = cp_model.CpModel()
     sp = sub.proto
     index_of: dict[int, int] = {}
     for index in free_list.tolist():
-        lo, hi = _domain(proto, index)
         var = sp.variables.add()
-        var.domain.extend([lo, hi])
+        var.domain.extend(proto.variables[index].domain)  # holes included
         index_of[index] = len(sp.variables) - 1
     for r in candidate_rows:
         kind = rows.kind[r]
@@ -208,7 +217,7 @@ def solve_free(
         if any(s is False for s in states):
             continue  # a rule switched off
         if kind == "other" or any(s is None for s in states):
-            return cp_model.MODEL_INVALID, None
+            return _pinned(b, sol, free, seconds, workers, overrides)
         refs, coeffs = rows.variables[r], rows.coeffs[r]
         mask = is_free[refs]
         constant = int(np.dot(coeffs[~mask], values[refs[~mask]]))
@@ -247,7 +256,6 @@ def solve_free(
     so.coeffs.extend(obj_coeffs[mask].tolist())
     so.offset = objective.offset + fixed_part
     so.scaling_factor = objective.scaling_factor or 1.0
-    derived = derived_hints(b, sol)
     hint_values = sp.solution_hint
     for index, sub_index in index_of.items():
         value = int(values[index]) if decision[index] else derived.get(index)
@@ -261,6 +269,27 @@ def solve_free(
     out = values.copy()
     out[list(index_of)] = list(solver.response_proto.solution)
     return code, SubResult(solver.objective_value, solver.best_objective_bound, out)
+
+
+def _pinned(
+    b: Built, sol, free: set[int], seconds: float, workers: int, overrides: dict[int, int]
+) -> tuple[int, SubResult | None]:
+    """The same solve on the full model, every other x and lend variable pinned: for rows this
+    module does not fold (none that model.py builds today)."""
+    from coop_tender.allocation.lns import _pin, _solve_pinned
+
+    saved: list[tuple[int, int, int]] = []
+    for values, variables in ((sol.x, b.x), (sol.lend, b.lend)):
+        for key, var in variables.items():
+            if var.index in overrides:
+                _pin(b, saved, var, overrides[var.index])
+            elif var.index not in free:
+                _pin(b, saved, var, values.get(key, 0))
+    code, solver = _solve_pinned(b, sol, saved, seconds, workers)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return code, None
+    values = np.array(solver.response_proto.solution, dtype=np.int64)
+    return code, SubResult(solver.objective_value, solver.best_objective_bound, values)
 
 
 def _in_domain(value: int, domain: list[int]) -> bool:

@@ -34,7 +34,7 @@ def test_nothing_to_do_when_everyone_is_inside_its_window() -> None:
     fix_rules(b)
     x, lend = greedy(b.data)
     b.model.minimize(b.turnover_excess)
-    start = lend_only(b, Solution(x=x, lend=lend), b.turnover_excess, 2.0, 2)
+    start = lend_only(b, Solution(x=x, lend=lend), 2.0, 2)
     if model_value(b, "turnover_fairness", start) == 0:
         assert lns.improve_fairness_by_group(
             b, start, time.perf_counter() + 1.0, 2, lns.components(b)
@@ -54,7 +54,7 @@ def test_region_search_never_worsens_and_reports_its_value(two_regions: Problem)
     fix_rules(b)
     x, lend = greedy(b.data)
     b.model.minimize(b.turnover_excess)
-    start = lend_only(b, Solution(x=x, lend=lend), b.turnover_excess, 2.0, 2)
+    start = lend_only(b, Solution(x=x, lend=lend), 2.0, 2)
     before = model_value(b, "turnover_fairness", start)
     sol, value = lns.improve_fairness_by_group(
         b, start, time.perf_counter() + 6.0, 2, lns.components(b)

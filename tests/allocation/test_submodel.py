@@ -130,3 +130,47 @@ def test_lp_bound_is_below_the_brute_force_optimum() -> None:
         best = km if best is None else min(best, km)
     assert bound is not None and best is not None
     assert 0 < bound * 0.001 <= best + 1e-6
+
+
+def _two_sites():
+    """Two sites next to a, far from c; c holds both in the solution in hand."""
+    near, far = (48.90, 2.30), (48.90, 2.60)
+    items = [item(f"s{n}", 10, 100, lat=near[0], lon=near[1]) for n in range(2)]
+    members = [
+        member("a", 40, lat=near[0], lon=near[1]),
+        member("c", 40, lat=far[0], lon=far[1]),
+    ]
+    p = problem(items, members, fairness_tolerance=1.0)
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    a, c = (next(k for k, m in enumerate(data.cocs) if m.id == name) for name in "ac")
+    return b, a, c
+
+
+def test_a_row_the_sub_model_cannot_fold_is_still_kept() -> None:
+    """A row over negated literals ("one of the two sites stays with c"): the sub-model falls
+    back to the pinned full model, so the answer keeps it although moving both is shorter."""
+    from coop_tender.allocation.solve import Solution
+
+    b, a, c = _two_sites()
+    b.model.add_at_most_one([~b.x[(0, c)], ~b.x[(1, c)]]).with_name("test_negated")
+    b.model.minimize(b.travel)
+    sol = Solution(x={(0, a): 0, (0, c): 1, (1, a): 0, (1, c): 1}, lend={})
+    code, result = solve_free(b, sol, {v.index for v in b.x.values()}, 5.0, 1)
+    assert code == cp_model.OPTIMAL
+    assert result.value(b.x[(0, c)]) + result.value(b.x[(1, c)]) == 1
+
+
+def test_variables_added_after_a_sub_solve_are_read() -> None:
+    """lns.group_excess_vars adds variables to the model: the next sub-solve on the same
+    solution must see them (it raised IndexError on a cached value array)."""
+    from coop_tender.allocation.lns import group_excess_vars
+    from coop_tender.allocation.solve import Solution
+
+    b, a, c = _two_sites()
+    b.model.minimize(b.travel)
+    sol = Solution(x={(0, a): 1, (0, c): 0, (1, a): 1, (1, c): 0}, lend={})
+    assert solve_free(b, sol, {b.x[(0, a)].index}, 2.0, 1)[0] == cp_model.OPTIMAL
+    group_excess_vars(b, [{a}, {c}], 10**6)
+    assert solve_free(b, sol, {b.x[(0, a)].index}, 2.0, 1)[0] == cp_model.OPTIMAL
