@@ -3,7 +3,8 @@
 The seed case: the 130 public collèges are the sites, the four EPT the territories, three school
 holiday periods, 14 co-contractors and the 5 AI of the 93 at their real addresses with invented
 capacities (full coverage feasible but not trivial). `scaled(k)` replicates the territories k
-times (shifted coordinates, renamed ids) with their members; `tight()` removes capacity from one
+times (shifted coordinates, renamed ids) with their members; `dense(k)` puts k copies of the
+sites and members in the same territories (one region); `tight()` removes capacity from one
 territory in summer so that only part of it can be covered. Everything is seeded: same figures
 on every run.
 """
@@ -225,6 +226,40 @@ def scaled(factor: int, base: Problem | None = None) -> Problem:
     )
 
 
+def dense(factor: int, base: Problem | None = None) -> Problem:
+    """`factor` copies of the sites and members in the same four territories, a few hundred
+    metres apart: one region (every member shares territories with others), unlike `scaled`,
+    whose copies never trade a site. Each collège stands for `factor` buildings."""
+    base = base or seed_problem()
+    data = base.model_dump(mode="json")
+    tender, members = data["tender"], data["members"]
+    rng = random.Random(SEED + factor)
+
+    def jitter(record: dict) -> dict:
+        return record | {
+            "lat": record["lat"] + rng.uniform(-0.004, 0.004),
+            "lon": record["lon"] + rng.uniform(-0.006, 0.006),
+        }
+
+    items, new_members = [], []
+    for c in range(factor):
+        items += [jitter(i) | {"id": f"d{c:02d}-{i['id']}"} for i in tender["items"]]
+        for m in members:
+            siret = _siret(f"{(int(m['siret'][:13]) + 7_919 * c) % 10**13:013d}")
+            new_members.append(
+                jitter(m)
+                | {"id": f"d{c:02d}-{m['id']}", "name": f"{m['name']} ({c + 1})", "siret": siret}
+            )
+    new_tender = tender | {
+        "reference": f"{tender['reference']}-D{factor}",
+        "insertion_hours_min": tender["insertion_hours_min"] * factor,
+        "items": items,
+    }
+    return Problem.model_validate(
+        {"tender": new_tender, "members": new_members, "policy": data["policy"]}
+    )
+
+
 def tight(base: Problem | None = None, factor: float = 0.7) -> Problem:
     """The seed case with every co-contractor at 70 % of its summer capacity.
 
@@ -267,4 +302,5 @@ INSTANCES = {
     "tight": lambda: tight(),
     "x10": lambda: scaled(10),
     "x40": lambda: scaled(40),
+    "dense4": lambda: dense(4),
 }
