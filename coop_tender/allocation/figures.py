@@ -20,6 +20,8 @@ from coop_tender.allocation.model import (
 from coop_tender.models import Stage
 
 STAGE_UNITS = {"coverage": "€", "turnover_fairness": "€", "provider_fairness": "h", "travel": "km"}
+EXCESS_STAGES = ("turnover_fairness", "provider_fairness")
+"""Stages that minimise an excess: never negative, so 0 is a proven bound."""
 
 
 def _two(q: Fraction) -> float:
@@ -85,7 +87,7 @@ def exact_stage(b: Built, name: str, sol, bound: int | None, seconds: float) -> 
     """The stage as reported: exact value of `sol`, a valid bound, honest status."""
     unit = STAGE_UNITS[name]
     value = exact_value(b, name, sol)
-    if bound is None and name in ("turnover_fairness", "provider_fairness"):
+    if bound is None and name in EXCESS_STAGES:
         bound = 0  # an excess is never negative: 0 is proven optimal when reached
     if bound is None:  # money stages are in cents, like the value computed above
         shown = value / 100 if name in ("coverage", "turnover_fairness") else value

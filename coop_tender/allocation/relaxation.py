@@ -17,7 +17,7 @@ from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from coop_tender.allocation.figures import must_cover
 from coop_tender.allocation.model import Built
-from coop_tender.allocation.submodel import model_rows
+from coop_tender.allocation.submodel import literal_state, model_rows
 
 LP_SOLVERS = ("CLP", "GLOP")
 """Simplex solvers bundled with OR-Tools, the first one available used. Measured on the
@@ -60,8 +60,8 @@ def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> in
     for r, kind in enumerate(rows.kind):
         if kind not in ("linear", "amo") or rows.names[r] in skip:
             continue
-        if not _active(proto, rows.enforcement[r]):
-            continue
+        if not all(literal_state(proto, ref) for ref in rows.enforcement[r]):
+            continue  # a row on for sure only: every enforcement literal fixed true
         refs, coeffs = rows.variables[r].tolist(), rows.coeffs[r].tolist()
         if excess.intersection(refs) or (total and b.covered.index in refs):
             continue
@@ -98,12 +98,3 @@ def _finite(bound: int, infinity: float) -> float:
     if (value < bound) if infinity > 0 else (value > bound):
         value = math.nextafter(value, infinity)
     return value
-
-
-def _active(proto, enforcement: list[int]) -> bool:
-    """Whether a row is on for sure: every enforcement literal fixed true."""
-    for ref in enforcement:
-        dom = proto.variables[ref if ref >= 0 else -ref - 1].domain
-        if dom[0] != dom[len(dom) - 1] or (dom[0] == 1) != (ref >= 0):
-            return False
-    return True

@@ -207,13 +207,15 @@ def target_warnings(problem: Problem, data: Data) -> list[str]:
     ids = {m.id for m in data.cocs}
     unknown = sorted(set(target) - ids)
     out = []
-    if unknown:
-        verb = "n'est pas cotraitant" if len(unknown) == 1 else "ne sont pas cotraitants"
+    if len(unknown) == 1:
         out.append(
-            f"Parts cibles : {', '.join(unknown)} {verb} de ce marché ; sa part n'est pas comptée."
-            if len(unknown) == 1
-            else f"Parts cibles : {', '.join(unknown)} {verb} de ce marché ; leurs parts ne "
-            "sont pas comptées."
+            f"Parts cibles : {unknown[0]} n'est pas cotraitant de ce marché ; sa part n'est "
+            "pas comptée."
+        )
+    elif unknown:
+        out.append(
+            f"Parts cibles : {', '.join(unknown)} ne sont pas cotraitants de ce marché ; leurs "
+            "parts ne sont pas comptées."
         )
     if data.cocs and not any(target.get(i, 0) for i in ids):
         out.append(

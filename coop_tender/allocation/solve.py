@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from coop_tender.allocation.figures import (
+    EXCESS_STAGES,
     STAGE_UNITS,
+    amounts,
     exact_stage,
     fairness_floor,
     model_value,
@@ -32,7 +34,6 @@ from coop_tender.allocation.tight import TIGHT_SHARE, improve_tight, reach_floor
 from coop_tender.models import Allocation, Problem, Stage
 
 STAGE_NAMES = ("coverage", "turnover_fairness", "provider_fairness", "travel")
-EXCESS_STAGES = ("turnover_fairness", "provider_fairness")
 SHARE_OF_REMAINING = {
     "coverage": 0.3,
     "turnover_fairness": 0.4,
@@ -163,14 +164,7 @@ def read_solution(b: Built, solver: cp_model.CpSolver) -> Solution:
 def derived_hints(b: Built, sol: Solution) -> dict[int, int]:
     """The values the derived variables take in `sol` (covered value, lent total, both
     excesses, rule literals), by variable index."""
-    d = b.data
-    value = [0] * len(d.cocs)
-    for i, k in b.x:
-        if sol.x.get((i, k), 0):
-            value[k] += d.values[i]
-    lent = [0] * len(d.provs)
-    for key in b.lend:
-        lent[key[0]] += sol.lend.get(key, 0)
+    value, lent = amounts(b, sol)
     covered, total_lent = sum(value), sum(lent)
     out = {
         b.covered.index: covered,
@@ -243,13 +237,9 @@ def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) ->
     return is never trusted on its own bookkeeping alone."""
     if candidate is fallback or (candidate.x == fallback.x and candidate.lend == fallback.lend):
         return fallback
-    from coop_tender.allocation.lns import _pin, _solve_pinned
+    from coop_tender.allocation.submodel import solve_pinned
 
-    saved: list[tuple[int, int, int]] = []
-    for values, variables in ((candidate.x, b.x), (candidate.lend, b.lend)):
-        for key, var in variables.items():
-            _pin(b, saved, var, values.get(key, 0))
-    code, _solver = _solve_pinned(b, candidate, saved, 10.0, workers)
+    code, _result = solve_pinned(b, candidate, set(), 10.0, workers)
     return candidate if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else fallback
 
 
@@ -429,35 +419,32 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             # An excess is never negative: the solution in hand is proven optimal (a 2 500-site
             # tender's provider stage spent 3 s proving it again).
             bounds[name] = 0
-            seconds_of[name] = time.perf_counter() - started
-            fix_stage(b, name, 0)
-            stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
-            continue
-        solver = new_solver(main_budget, workers)
-        if n > 0 or budget < 10.0:
-            # Presolve is repeated at every stage and costs seconds on large models; one pass
-            # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
-            solver.parameters.max_presolve_iterations = 1
-        code = solver.solve(b.model)
-        seconds = time.perf_counter() - started
-        status = _STATUS.get(code, "unknown")
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = read_solution(b, solver)
-            if solution is None or _better(b, name, found, solution):
-                solution = found
-            bounds[name] = round(solver.best_objective_bound)
-        elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
-            # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
-            solution, bounds[name] = first, None
-        elif solution is not None and code == cp_model.UNKNOWN:
-            bounds[name] = None  # nothing found in time: search on from the previous stage's
         else:
-            stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
-            if code == cp_model.INFEASIBLE and n == 0:
-                for rest in STAGE_NAMES[1:]:
-                    stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
-                return Outcome(b, stages, None, True)
-            continue
+            solver = new_solver(main_budget, workers)
+            if n > 0 or budget < 10.0:
+                # Presolve is repeated at every stage and costs seconds on large models; one pass
+                # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
+                solver.parameters.max_presolve_iterations = 1
+            code = solver.solve(b.model)
+            seconds = time.perf_counter() - started
+            status = _STATUS.get(code, "unknown")
+            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                found = read_solution(b, solver)
+                if solution is None or _better(b, name, found, solution):
+                    solution = found
+                bounds[name] = round(solver.best_objective_bound)
+            elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
+                # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
+                solution, bounds[name] = first, None
+            elif solution is not None and code == cp_model.UNKNOWN:
+                bounds[name] = None  # nothing found in time: search on from the previous stage's
+            else:
+                stages.append(Stage(name=name, status=status, seconds=round(seconds, 3), unit=unit))
+                if code == cp_model.INFEASIBLE and n == 0:
+                    for rest in STAGE_NAMES[1:]:
+                        stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
+                    return Outcome(b, stages, None, True)
+                continue
         if lns_share and model_value(b, name, solution) != bounds[name]:
             solution = search(b, name, solution, stage_end, workers, regions if by_region else [])
         seconds_of[name] = time.perf_counter() - started

@@ -136,7 +136,7 @@ def _domain(proto, index: int) -> tuple[int, int]:
     return dom[0], dom[len(dom) - 1]
 
 
-def _lit_state(proto, ref: int) -> bool | None:
+def literal_state(proto, ref: int) -> bool | None:
     """True/False for a fixed literal, None for a free one."""
     lo, hi = _domain(proto, ref if ref >= 0 else -ref - 1)
     if lo != hi:
@@ -180,7 +180,7 @@ def solve_free(
     proto = b.model.proto
     overrides = overrides or {}
     if rows.has_other:
-        return _pinned(b, sol, free, seconds, workers, overrides)
+        return solve_pinned(b, sol, free, seconds, workers, overrides)
     decision = rows.decision
     values = full_values(b, sol)
     for index, value in overrides.items():
@@ -213,11 +213,11 @@ def solve_free(
         index_of[index] = len(sp.variables) - 1
     for r in candidate_rows:
         kind = rows.kind[r]
-        states = [_lit_state(proto, ref) for ref in rows.enforcement[r]]
+        states = [literal_state(proto, ref) for ref in rows.enforcement[r]]
         if any(s is False for s in states):
             continue  # a rule switched off
         if kind == "other" or any(s is None for s in states):
-            return _pinned(b, sol, free, seconds, workers, overrides)
+            return solve_pinned(b, sol, free, seconds, workers, overrides)
         refs, coeffs = rows.variables[r], rows.coeffs[r]
         mask = is_free[refs]
         constant = int(np.dot(coeffs[~mask], values[refs[~mask]]))
@@ -271,11 +271,18 @@ def solve_free(
     return code, SubResult(solver.objective_value, solver.best_objective_bound, out)
 
 
-def _pinned(
-    b: Built, sol, free: set[int], seconds: float, workers: int, overrides: dict[int, int]
+def solve_pinned(
+    b: Built,
+    sol,
+    free: set[int],
+    seconds: float,
+    workers: int,
+    overrides: dict[int, int] | None = None,
 ) -> tuple[int, SubResult | None]:
-    """The same solve on the full model, every other x and lend variable pinned: for rows this
-    module does not fold (none that model.py builds today)."""
+    """The same solve on the full model, every other x and lend variable pinned: for rows
+    `solve_free` does not fold (none that model.py builds today), and with `free` empty a
+    check of `sol` on the full model (solve.verified)."""
+    overrides = overrides or {}
     from coop_tender.allocation.lns import _pin, _solve_pinned
 
     saved: list[tuple[int, int, int]] = []

@@ -309,10 +309,11 @@ def improve_tight(b: Built, sol, value: int, deadline: float, workers: int):
     from coop_tender.allocation.solve import read_solution
 
     tight = tight_members(b)
-    region_of = {k: group for group in components(b) for k in group}
+    groups = components(b)
+    region_of = {k: group for group in groups for k in group}
     near = neighbours(b)
     sites_of: dict[int, int] = {}  # co-contractor -> sites its region may take
-    for group in components(b):
+    for group in groups:
         count = sum(1 for ms in b.data.eligible if group.intersection(ms))
         sites_of.update((k, count) for k in group)
     failures = 0
