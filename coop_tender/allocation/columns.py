@@ -1,0 +1,550 @@
+"""A column-generation (Dantzig–Wolfe) lower bound of the travel stage.
+
+The LP relaxation (relaxation.py) and CP-SAT's root bound let each member take fractions of
+sites, so a member whose turnover window holds one exact sum (rule 6 caps it where fairness
+asks for more) or whose window is about one site wide looks much cheaper than it is. Here each
+member's share is a *set of whole sites* that keeps its own rules (turnover window, dependency
+cap, capacity with what may be lent to it, pins); a master LP mixes those sets under the
+shared rules (each site once, lent hours, social clause, providers' rules and fairness). Its
+value is the Dantzig–Wolfe bound; while columns are still being found, the Lagrangian bound
+L(y) = y·b + Σ_members min_S (cost(S) − y·A_S) + Σ_lend min(0, −y·A_j)·ub_j holds for any duals
+y of the right signs, so the best L over the iterations is a proven bound whenever the search
+stops. Duals are smoothed (Wentges) to steady the search. Measured on the seed: 374.65 km
+where CP-SAT proves 365.45 km and the LP 358.5 km (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.linear_solver import linear_solver_pb2, pywraplp
+from ortools.sat.python import cp_model
+
+from coop_tender.allocation.figures import must_cover
+from coop_tender.allocation.model import (
+    SCALE,
+    Built,
+    ai_hours_cap,
+    dependency_cap,
+    scaled_ceil,
+    scaled_floor,
+)
+from coop_tender.money import to_cents
+
+SMOOTHING = 0.7
+"""Weight of the best duals so far in the duals the members are priced at (Wentges)."""
+PRICE_SECONDS = 1.0
+"""Most time one member's pricing solve may take (its proven bound is used if it stops)."""
+PRICE_SCALE = 1000
+"""Reduced costs are priced in 1/1000 m (CP-SAT needs integers); the rounding is subtracted."""
+ENUM_CELLS = 150_000_000
+ENUM_SETS = 50_000
+"""A member whose window is narrower than its smallest site's value has its sets listed once
+(subset sums, at most ENUM_CELLS table cells and ENUM_SETS sets) and is priced by a scan: such
+exact-sum windows are what CP-SAT prices slowest (seed: no proof in 5 s, 9 593 sets)."""
+MARGIN = 1e-6
+"""Relative safety margin taken off the bound for floating-point arithmetic (and 1 m)."""
+INF = math.inf
+
+
+@dataclass
+class _Column:
+    member: int
+    items: frozenset[int]
+    coeffs: dict[int, float]  # master row -> coefficient
+    cost: int  # metres
+
+
+@dataclass
+class _Master:
+    """The master's rows (bounds) and its lent-hours columns, built once."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    item_row: dict[int, int] = field(default_factory=dict)
+    need_row: dict[tuple[int, int], int] = field(default_factory=dict)  # lent ≥ hours − cap
+    share_row: dict[tuple[int, int], int] = field(default_factory=dict)  # lent ≤ share × hours
+    within_row: dict[tuple[int, int], int] = field(default_factory=dict)  # lent ≤ hours
+    social_row: int | None = None
+    min_share_row: int | None = None
+    covered_row: int | None = None
+    lend: list[tuple[dict[int, float], float]] = field(default_factory=list)  # (coeffs, ub)
+
+    def row(self, lower: float, upper: float) -> int:
+        self.lower.append(lower)
+        self.upper.append(upper)
+        return len(self.lower) - 1
+
+
+@dataclass
+class _Member:
+    """One member's pricing problem: its sites, window and what may be lent to it."""
+
+    k: int
+    items: list[int]
+    low: int
+    high: int
+    pinned: set[int]
+    recv_cap: dict[int, int]  # period -> most hours lendable to it
+    model: cp_model.CpModel | None = None
+    x: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    over: dict[int, cp_model.IntVar] = field(default_factory=dict)  # period -> hours over cap
+    over_max: dict[int, int] = field(default_factory=dict)
+    listed: tuple | None = None  # (sets, incidence, hours, over) when enumerated
+
+
+class _Context:
+    """What the master and the pricing share: the model's data and the stage's fixed values."""
+
+    def __init__(self, b: Built) -> None:
+        self.b, d = b, b.data
+        policy = d.problem.policy
+        self.periods = range(len(d.periods))
+        self.period_of = [d.periods.index(it.period) for it in d.items]
+        self.hours = [it.hours for it in d.items]
+        self.share = scaled_floor(policy.max_provider_share) if policy.max_provider_share else 0
+        self.has_share = policy.max_provider_share is not None
+        self.min_share = (
+            scaled_ceil(policy.min_provider_share) / SCALE if policy.min_provider_share else 0.0
+        )
+        self.rate = [scaled_floor(m.insertion_rate) / SCALE for m in d.cocs]
+        self.prate = [scaled_floor(m.insertion_rate) / SCALE for m in d.provs]
+
+
+def column_bound(b: Built, sol, seconds: float, workers: int = 1) -> int | None:
+    """A proven lower bound (metres) of travel under the stages fixed so far, or None when
+    the model is not the normal solve's (a rule lifted) or no bound came in `seconds`; the
+    solution in hand `sol` gives the first columns; members are priced on `workers` threads."""
+    end = time.perf_counter() + seconds
+    if not all(b.model.proto.variables[lit.index].domain[0] == 1 for lit in b.rules.values()):
+        return None  # a diagnosis with rules lifted: the master below assumes every rule
+    if b.data.pin_problems:
+        return None
+    ctx = _Context(b)
+    master = _build_master(b, ctx)
+    members = _members(b, ctx)
+    if any(m.low > m.high for m in members):
+        return None
+    lp = _LP(master, members)
+    start: dict[int, set[int]] = {}
+    for (i, k), on in sol.x.items():
+        if on:
+            start.setdefault(k, set()).add(i)
+    for m in members:
+        lp.add(_column(b, ctx, master, m.k, start.get(m.k, set())))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        best = _generate(b, ctx, lp, members, pool, end)
+    if not math.isfinite(best):
+        return None  # nothing proven (or a member with no valid set: never with a solution)
+    return math.floor(best - MARGIN * abs(best) - 1)
+
+
+def _generate(
+    b: Built, ctx: _Context, lp: _LP, members: list[_Member], pool: ThreadPoolExecutor, end: float
+) -> float:
+    """Rounds of master LP and pricing until no column prices out or time is up; returns the
+    best Lagrangian bound met (−∞ if none)."""
+    master, best, center = lp.ms, -INF, _nearest_duals(b, lp.ms)
+    while time.perf_counter() < end:
+        solved = lp.duals(end)
+        if solved is None:
+            break
+        y, y_conv = solved
+        y = _signed(master, y)
+        duals = SMOOTHING * center + (1 - SMOOTHING) * y
+        bound, added = _lagrangian_fixed(master, duals), 0
+        priced = list(pool.map(_price, *_args(b, ctx, master, members, duals, end)))
+        for m, (lowest, sets) in zip(members, priced, strict=True):
+            bound += lowest
+            for items in sets:
+                col = _column(b, ctx, master, m.k, items)
+                if _reduced(col, y) - y_conv[m.k] < -1e-6:
+                    added += lp.add(col)
+        if bound > best:
+            best, center = bound, duals.copy()
+        elif added == 0:
+            center = y.copy()  # the smoothed duals found nothing: back to the master's
+        if added == 0 and np.allclose(duals, y):
+            break  # no column prices out at the master's duals: the bound is the master's
+    return best
+
+
+def _args(b, ctx, master, members, duals, end) -> list[list]:
+    """The arguments of _price for each member, as pool.map takes them."""
+    n = len(members)
+    return [[b] * n, [ctx] * n, [master] * n, members, [duals] * n, [end] * n]
+
+
+def _nearest_duals(b: Built, ms: _Master) -> np.ndarray:
+    """First duals: each site that must be covered at its nearest member's distance (what
+    figures.travel_floor sums), every other row 0; the smoothing starts from there."""
+    y = np.zeros(len(ms.lower))
+    for i, r in ms.item_row.items():
+        if ms.lower[r] == 1:
+            y[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])
+    return y
+
+
+# --------------------------------------------------------------------------- the master
+
+
+def _build_master(b: Built, ctx: _Context) -> _Master:
+    """Rows shared by the members: sites, lent hours and their rules, providers' fairness."""
+    d, policy, ms = b.data, b.data.problem.policy, _Master()
+    cover = must_cover(b)
+    full = set(cover) if cover is not None else set()
+    for i, eligible in enumerate(d.eligible):
+        if eligible:
+            ms.item_row[i] = ms.row(1 if i in full else -INF, 1)
+    if cover is None and "coverage" in b.fixed:
+        ms.covered_row = ms.row(b.fixed["coverage"], b.fixed["coverage"])
+    for k in range(len(d.cocs)):
+        for t in ctx.periods:
+            if (k, t) in d.items_of:
+                ms.need_row[(k, t)] = ms.row(-INF, 0)
+                ms.within_row[(k, t)] = ms.row(-INF, 0)
+                if ctx.has_share:
+                    ms.share_row[(k, t)] = ms.row(-INF, 0)
+    minimum = d.problem.tender.insertion_hours_min
+    if minimum > 0:
+        ms.social_row = ms.row(minimum, INF)
+    if ctx.min_share:
+        ms.min_share_row = ms.row(0, INF)
+    pcap_row = {(p, t): ms.row(-INF, d.pcap[(p, t)]) for p, _k, t in d.lend_pairs}
+    ai_row: dict[tuple[int, int], int] = {}
+    for p, k, _t in d.lend_pairs:
+        cap = ai_hours_cap(policy, d.provs[p], d.cocs[k])
+        if cap is not None and (p, k) not in ai_row:
+            ai_row[(p, k)] = ms.row(-INF, cap)
+    dep_row: dict[int, tuple[int, int]] = {}
+    for p, prov in enumerate(d.provs):
+        rate = to_cents(prov.hourly_rate) if prov.hourly_rate is not None else 0
+        cap = dependency_cap(policy, prov)
+        if rate and cap is not None:
+            dep_row[p] = (ms.row(-INF, cap), rate)
+    fair = _provider_fairness_rows(b, ms)
+    for (p, k, t), var in b.lend.items():
+        coeffs = {ms.need_row[(k, t)]: -1.0, ms.within_row[(k, t)]: 1.0, pcap_row[(p, t)]: 1.0}
+        if ctx.has_share:
+            coeffs[ms.share_row[(k, t)]] = 1.0
+        if ms.social_row is not None:
+            coeffs[ms.social_row] = ctx.prate[p] - ctx.rate[k]
+        if ms.min_share_row is not None:
+            coeffs[ms.min_share_row] = 1.0
+        if (p, k) in ai_row:
+            coeffs[ai_row[(p, k)]] = 1.0
+        if p in dep_row:
+            coeffs[dep_row[p][0]] = float(dep_row[p][1])
+        for q, (low_row, high_row, lo, hi) in enumerate(fair):
+            mine = 1.0 if q == p else 0.0
+            coeffs[high_row] = mine - hi
+            coeffs[low_row] = lo - mine
+        dom = b.model.proto.variables[var.index].domain
+        ms.lend.append((coeffs, float(dom[len(dom) - 1])))
+    return ms
+
+
+def _provider_fairness_rows(b: Built, ms: _Master) -> list[tuple[int, int, float, float]]:
+    """Providers' lent hours within their windows widened by the fixed excess (divided by the
+    window unit: small numbers for the simplex)."""
+    if "provider_fairness" not in b.fixed or b.prov is None:
+        return []
+    w, excess = b.prov, b.fixed["provider_fairness"]
+    rows = []
+    for p in range(len(b.data.provs)):
+        low_row, high_row = ms.row(-INF, excess / w.unit), ms.row(-INF, excess / w.unit)
+        rows.append((low_row, high_row, w.lo[p] / w.unit, w.hi[p] / w.unit))
+    return rows
+
+
+def _column(b: Built, ctx: _Context, ms: _Master, k: int, items) -> _Column:
+    """A member's set of sites as a master column."""
+    d = b.data
+    hours = dict.fromkeys(ctx.periods, 0)
+    for i in items:
+        hours[ctx.period_of[i]] += ctx.hours[i]
+    coeffs = {ms.item_row[i]: 1.0 for i in items}
+    for t, h in hours.items():
+        if (k, t) not in ms.need_row:
+            continue
+        coeffs[ms.need_row[(k, t)]] = float(max(0, h - d.cap[(k, t)]))
+        coeffs[ms.within_row[(k, t)]] = -float(h)
+        if ctx.has_share:
+            coeffs[ms.share_row[(k, t)]] = -ctx.share / SCALE * h
+    total = sum(hours.values())
+    if ms.social_row is not None:
+        coeffs[ms.social_row] = ctx.rate[k] * total
+    if ms.min_share_row is not None:
+        coeffs[ms.min_share_row] = -ctx.min_share * total
+    if ms.covered_row is not None:
+        coeffs[ms.covered_row] = float(sum(d.values[i] for i in items))
+    cost = sum(b.dist[(i, k)] for i in items)
+    return _Column(k, frozenset(items), coeffs, cost)
+
+
+def _reduced(col: _Column, y: np.ndarray) -> float:
+    """cost − y·A of a column (without its member's convexity dual)."""
+    return col.cost - sum(y[r] * c for r, c in col.coeffs.items())
+
+
+class _LP:
+    """The restricted master as a protocol buffer that only grows (a column is appended to
+    the rows it touches), solved afresh by CLP each round. Protocol buffers rather than
+    pywraplp's objects: row objects outliving their solver corrupted memory."""
+
+    def __init__(self, ms: _Master, members: list[_Member]) -> None:
+        self.ms, self.model = ms, linear_solver_pb2.MPModelProto()
+        for lo, hi in zip(ms.lower, ms.upper, strict=True):
+            row = self.model.constraint.add()
+            row.lower_bound, row.upper_bound = lo, hi
+        self.conv: dict[int, int] = {}
+        self.seen: set[tuple[int, frozenset[int]]] = set()
+        for m in members:
+            self.conv[m.k] = len(self.model.constraint)
+            row = self.model.constraint.add()
+            row.lower_bound = row.upper_bound = 1.0
+        for coeffs, ub in ms.lend:
+            self._append(0.0, ub, 0.0, coeffs.items())
+
+    def _append(self, lower: float, upper: float, cost: float, pairs) -> None:
+        j = len(self.model.variable)
+        var = self.model.variable.add()
+        var.lower_bound, var.upper_bound, var.objective_coefficient = lower, upper, cost
+        for r, c in pairs:
+            self.model.constraint[r].var_index.append(j)
+            self.model.constraint[r].coefficient.append(c)
+
+    def add(self, col: _Column) -> int:
+        """Append a column unless the member already has that set; 1 if appended."""
+        key = (col.member, col.items)
+        if key in self.seen:
+            return 0
+        self.seen.add(key)
+        pairs = [(self.conv[col.member], 1.0), *col.coeffs.items()]
+        self._append(0.0, INF, float(col.cost), pairs)
+        return 1
+
+    def duals(self, end: float) -> tuple[np.ndarray, dict[int, float]] | None:
+        """The LP's duals (shared rows; convexity row per member), None if not optimal."""
+        request = linear_solver_pb2.MPModelRequest(model=self.model)
+        request.solver_type = linear_solver_pb2.MPModelRequest.CLP_LINEAR_PROGRAMMING
+        request.solver_time_limit_seconds = max(0.01, end - time.perf_counter())
+        response = linear_solver_pb2.MPSolutionResponse()
+        pywraplp.Solver.SolveWithProto(request, response)
+        if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+            return None
+        duals = np.array(response.dual_value)
+        return duals[: len(self.ms.lower)], {k: duals[r] for k, r in self.conv.items()}
+
+
+def _signed(ms: _Master, y: np.ndarray) -> np.ndarray:
+    """Duals with the signs their rows allow (the simplex returns ±1e-12 of the wrong one):
+    ≥ rows non-negative, ≤ rows non-positive. Any such y gives a valid Lagrangian bound."""
+    lower, upper = np.array(ms.lower), np.array(ms.upper)
+    y = np.where((lower == -INF) & (y > 0), 0.0, y)
+    return np.where((upper == INF) & (y < 0), 0.0, y)
+
+
+def _lagrangian_fixed(ms: _Master, y: np.ndarray) -> float:
+    """The Lagrangian function without the members' pricing: y·b (each row at the bound its
+    dual's sign selects; a dual of the wrong sign for a one-sided row counts as −∞) plus the
+    lent-hours columns at their best end."""
+    total = 0.0
+    for r, (lo, hi) in enumerate(zip(ms.lower, ms.upper, strict=True)):
+        if y[r] > 0:
+            total += -INF if lo == -INF else y[r] * lo
+        elif y[r] < 0:
+            total += -INF if hi == INF else y[r] * hi
+    for coeffs, ub in ms.lend:
+        reduced = -sum(y[r] * c for r, c in coeffs.items())
+        total += min(0.0, reduced) * ub
+    return total
+
+
+# --------------------------------------------------------------------------- the members
+
+
+def _members(b: Built, ctx: _Context) -> list[_Member]:
+    """Each member with sites: its window (fixed turnover fairness, dependency cap), pins and
+    the most hours that may be lent to it per period."""
+    d, policy = b.data, b.data.problem.policy
+    by_member: dict[int, list[int]] = {}
+    for i, k in b.x:
+        by_member.setdefault(k, []).append(i)
+    pinned_to = dict(d.pins)
+    if "turnover_fairness" in b.fixed and "coverage" in b.fixed and b.fair is not None:
+        low, high = b.fair.bounds_at(b.fixed["turnover_fairness"], b.fixed["coverage"])
+    else:
+        low, high = [0] * len(d.cocs), [sum(d.values)] * len(d.cocs)
+    recv: dict[tuple[int, int], int] = {}
+    for (_p, k, t), var in b.lend.items():
+        dom = b.model.proto.variables[var.index].domain
+        recv[(k, t)] = recv.get((k, t), 0) + dom[len(dom) - 1]
+    out = []
+    for k, items in sorted(by_member.items()):
+        cap = dependency_cap(policy, d.cocs[k])
+        hi = high[k] if cap is None else min(high[k], cap)
+        mine = [i for i in items if pinned_to.get(i, k) == k]
+        pinned = {i for i in mine if pinned_to.get(i) == k}
+        recv_cap = {t: recv.get((k, t), 0) for t in ctx.periods}
+        out.append(_Member(k, mine, max(low[k], 0), hi, pinned, recv_cap))
+    return out
+
+
+def _price(
+    b: Built, ctx: _Context, ms: _Master, m: _Member, y: np.ndarray, end: float
+) -> tuple[float, list[set[int]]]:
+    """min over the member's sets of cost − y·A (a proven lower bound of it) and the sets found."""
+    site = {i: b.dist[(i, m.k)] - _site_dual(ctx, ms, m.k, i, y) for i in m.items}
+    over = {t: -y[ms.need_row[(m.k, t)]] for t in ctx.periods if (m.k, t) in ms.need_row}
+    if m.listed is None and _listable(b, m):
+        m.listed = _enumerate(b, ctx, m)
+    if m.listed is not None and m.listed != ():
+        sets, incidence, _hours, overs = m.listed
+        costs = incidence @ np.array([site[i] for i in m.items])
+        costs += overs @ np.array([over.get(t, 0.0) for t in ctx.periods])
+        order = np.argsort(costs)[:3]
+        return float(costs[order[0]]), [sets[j] for j in order]
+    return _price_cp(b, ctx, m, site, over, end)
+
+
+def _site_dual(ctx: _Context, ms: _Master, k: int, i: int, y: np.ndarray) -> float:
+    """y·A of the site alone in member k's column (its row, hours-linear rows, value)."""
+    t, h = ctx.period_of[i], ctx.hours[i]
+    total = y[ms.item_row[i]] - y[ms.within_row[(k, t)]] * h
+    if ctx.has_share:
+        total -= y[ms.share_row[(k, t)]] * ctx.share / SCALE * h
+    if ms.social_row is not None:
+        total += y[ms.social_row] * ctx.rate[k] * h
+    if ms.min_share_row is not None:
+        total -= y[ms.min_share_row] * ctx.min_share * h
+    if ms.covered_row is not None:
+        total += y[ms.covered_row] * ctx.b.data.values[i]
+    return total
+
+
+def _price_cp(
+    b: Built, ctx: _Context, m: _Member, site: dict, over: dict, end: float
+) -> tuple[float, list[set[int]]]:
+    if m.model is None:
+        _build_pricing(b, ctx, m)
+    terms, coeffs, error = [], [], 0.0
+    for i, c in site.items():
+        q = round(float(c) * PRICE_SCALE)
+        terms.append(m.x[i])
+        coeffs.append(q)
+        error += abs(q - c * PRICE_SCALE)
+    for t, c in over.items():
+        if t not in m.over:
+            continue
+        q = round(float(c) * PRICE_SCALE)
+        terms.append(m.over[t])
+        coeffs.append(q)
+        error += abs(q - c * PRICE_SCALE) * m.over_max[t]
+    m.model.minimize(cp_model.LinearExpr.weighted_sum(terms, coeffs))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.cp_model_presolve = False  # 65-site knapsacks: presolve is most of it
+    solver.parameters.max_time_in_seconds = max(0.01, min(PRICE_SECONDS, end - time.perf_counter()))
+    code = solver.solve(m.model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return (INF if code == cp_model.INFEASIBLE else -INF), []
+    found = {i for i in m.items if solver.value(m.x[i])}
+    return (solver.best_objective_bound - error) / PRICE_SCALE, [found]
+
+
+def _build_pricing(b: Built, ctx: _Context, m: _Member) -> None:
+    """The member's own rules on a set of its sites: window, pins, hours over its capacity
+    within what may be lent to it (rule 3) and within max_provider_share of its hours (rule 4)."""
+    d, model = b.data, cp_model.CpModel()
+    m.model = model
+    m.x = {i: model.new_bool_var(f"x{i}") for i in m.items}
+    for i in m.pinned:
+        model.add(m.x[i] == 1)
+    value = cp_model.LinearExpr.weighted_sum(
+        [m.x[i] for i in m.items], [d.values[i] for i in m.items]
+    )
+    model.add_linear_constraint(value, m.low, m.high)
+    for t in ctx.periods:
+        its = [i for i in m.items if ctx.period_of[i] == t]
+        if not its:  # no hours, nothing over (and an empty sum in a row crashes CP-SAT 9.15)
+            continue
+        hours = cp_model.LinearExpr.weighted_sum([m.x[i] for i in its], [ctx.hours[i] for i in its])
+        cap = d.cap.get((m.k, t), 0)
+        most = max(0, sum(ctx.hours[i] for i in its) - cap)
+        over = model.new_int_var(0, most, f"over{t}")
+        model.add(over >= hours - cap)
+        model.add(over <= m.recv_cap[t])
+        if ctx.has_share:
+            model.add(SCALE * over <= ctx.share * hours)
+        m.over[t], m.over_max[t] = over, most
+
+
+def _listable(b: Built, m: _Member) -> bool:
+    """Whether the member's window is narrower than its smallest site's value (few sets)."""
+    values = [b.data.values[i] for i in m.items if b.data.values[i] > 0]
+    return bool(values) and m.high - m.low < min(values)
+
+
+def _enumerate(b: Built, ctx: _Context, m: _Member) -> tuple:
+    """Every set of the member's sites within its window that keeps its own rules, listed by
+    subset sums (values divided by their gcd); () when too many cells or sets."""
+    d = b.data
+    values = [d.values[i] for i in m.items]
+    g = math.gcd(*values) or 1
+    vals = [v // g for v in values]
+    low, high = -(-m.low // g), m.high // g
+    n = len(vals)
+    if high < 0 or (n + 1) * (high + 1) > ENUM_CELLS:
+        return ()
+    reach = np.zeros((n + 1, high + 1), dtype=bool)
+    reach[0, 0] = True
+    count = np.zeros(high + 1)
+    count[0] = 1
+    for j, v in enumerate(vals):
+        reach[j + 1] = reach[j]
+        if v == 0:
+            count *= 2  # a site of no value: with or without it
+        elif v <= high:
+            reach[j + 1, v:] |= reach[j, :-v]
+            count[v:] = count[v:] + count[:-v].copy()
+    if count[low : high + 1].sum() > ENUM_SETS:
+        return ()
+    sets: list[set[int]] = []
+    stack = [(n, s, ()) for s in range(low, high + 1) if reach[n, s]]
+    while stack:  # walk back through the table: each path is one set
+        j, s, chosen = stack.pop()
+        if j == 0:
+            sets.append({m.items[q] for q in chosen})
+            continue
+        v = vals[j - 1]
+        if reach[j - 1, s]:  # without site j − 1
+            stack.append((j - 1, s, chosen))
+        if v <= s and reach[j - 1, s - v]:  # with it
+            stack.append((j - 1, s - v, (*chosen, j - 1)))
+    kept = [s for s in sets if m.pinned <= s and _own_rules(d, ctx, m, s)]
+    if not kept:
+        return ()
+    pos = {i: q for q, i in enumerate(m.items)}
+    incidence = np.zeros((len(kept), len(m.items)))
+    hours = np.zeros((len(kept), len(ctx.periods)))
+    for r, s in enumerate(kept):
+        for i in s:
+            incidence[r, pos[i]] = 1
+            hours[r, ctx.period_of[i]] += ctx.hours[i]
+    caps = np.array([d.cap.get((m.k, t), 0) for t in ctx.periods])
+    return kept, incidence, hours, np.maximum(0, hours - caps)
+
+
+def _own_rules(d, ctx: _Context, m: _Member, items: set[int]) -> bool:
+    """Rules 3 and 4 on the member's own set (what the pricing model says too)."""
+    for t in ctx.periods:
+        h = sum(ctx.hours[i] for i in items if ctx.period_of[i] == t)
+        over = max(0, h - d.cap.get((m.k, t), 0))
+        if over > m.recv_cap[t] or (ctx.has_share and SCALE * over > ctx.share * h):
+            return False
+    return True

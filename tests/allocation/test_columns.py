@@ -1,0 +1,110 @@
+"""The column-generation bound of the travel stage (allocation/columns.py).
+
+It must never exceed the travel of an allocation nor the brute-force optimum of a small
+tender, must be at least as strong as the LP relaxation where a member's window holds one
+exact sum, and a member's listed sets must be exactly the subsets within its window.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from hypothesis import HealthCheck, assume, given, settings
+
+from coop_tender.allocation import columns
+from coop_tender.allocation.columns import column_bound
+from coop_tender.allocation.figures import model_value
+from coop_tender.allocation.model import build_model, prepare
+from coop_tender.allocation.relaxation import lp_bound
+from coop_tender.allocation.solve import fix_rules, run_stages
+from coop_tender.geo import great_circle_km
+from coop_tender.models import Problem
+from tests.allocation.helpers import item, member, problem
+from tests.strategies import problems
+
+
+def _after_stages(p: Problem, seconds: float = 1.0):
+    data = prepare(p)
+    b = build_model(p, data)
+    fix_rules(b)
+    outcome = run_stages(b, time.perf_counter() + seconds, workers=1)
+    return b, outcome
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3))
+def test_column_bound_never_exceeds_a_solution(p: Problem) -> None:
+    assume(not prepare(p).pin_problems)
+    b, outcome = _after_stages(p)
+    assume(outcome.solution is not None)
+    bound = column_bound(b, outcome.solution, 5.0)
+    assert bound is not None
+    assert bound <= model_value(b, "travel", outcome.solution)
+
+
+def _exact_sum_tender():
+    """Six sites west, two east; equal targets without tolerance ask 6 350 € of a (west),
+    which rule 6 caps at 3 000 €: turnover fairness then holds a at exactly 3 000 €, a sum
+    only a few sets of sites reach; c (east) takes the rest."""
+    west, east = (48.90, 2.30), (48.90, 2.60)
+    values = [1000, 2000, 3000, 1500, 2500, 700]
+    places = [west] * 6 + [east] * 2
+    items = [
+        item(f"s{n}", 10, v, lat=lat, lon=lon)
+        for n, (v, (lat, lon)) in enumerate(zip([*values, 900, 1100], places, strict=True))
+    ]
+    members = [
+        member("a", 200, lat=west[0], lon=west[1], annual_turnover=6000),
+        member("c", 200, lat=east[0], lon=east[1]),
+    ]
+    p = problem(items, members, fairness_tolerance=0.0, max_dependency=0.5)
+    return p, items, west, east
+
+
+def _brute_force(p: Problem, items, west, east) -> float:
+    """Shortest travel over every allocation where a earns exactly 3 000 € (its most)."""
+    best = None
+    for owners in itertools.product("ac", repeat=len(items)):
+        earned = sum(float(it["value"]) for it, o in zip(items, owners, strict=True) if o == "a")
+        if earned != 3000:
+            continue
+        km = sum(
+            great_circle_km(it["lat"], it["lon"], *(west if o == "a" else east))
+            for it, o in zip(items, owners, strict=True)
+        )
+        best = km if best is None else min(best, km)
+    assert best is not None
+    return best
+
+
+def test_column_bound_is_below_the_optimum_and_above_the_lp() -> None:
+    p, items, west, east = _exact_sum_tender()
+    b, outcome = _after_stages(p, 3.0)
+    assert outcome.solution is not None
+    b.model.minimize(b.travel)
+    strong = column_bound(b, outcome.solution, 5.0)
+    weak = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
+    best = _brute_force(p, items, west, east)
+    assert strong is not None and weak is not None
+    assert strong * 0.001 <= best + 1e-6
+    assert strong > weak  # the exact sum the LP splits into fractions (87.7 km against 68.7)
+
+
+def test_listed_sets_are_exactly_the_subsets_in_the_window() -> None:
+    p, _items, _west, _east = _exact_sum_tender()
+    b, _outcome = _after_stages(p, 3.0)
+    ctx = columns._Context(b)
+    (a,) = [m for m in columns._members(b, ctx) if b.data.cocs[m.k].id == "a"]
+    assert columns._listable(b, a)
+    listed = columns._enumerate(b, ctx, a)
+    assert listed != ()
+    found = {frozenset(s) for s in listed[0]}
+    values = b.data.values
+    expected = {
+        frozenset(c)
+        for n in range(len(a.items) + 1)
+        for c in itertools.combinations(a.items, n)
+        if a.low <= sum(values[i] for i in c) <= a.high
+    }
+    assert found == expected and len(found) >= 2
