@@ -299,6 +299,7 @@ def eligible_pairs(problem: Problem) -> list[tuple[str, str]]:
 
 INSTANCES = {
     "seed": lambda: seed_problem(),
+    "seed60": lambda: seed_problem(),  # the same tender at the CLI's default time limit
     "tight": lambda: tight(),
     "x10": lambda: scaled(10),
     "x40": lambda: scaled(40),
