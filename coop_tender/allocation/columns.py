@@ -46,6 +46,8 @@ ENUM_SETS = 50_000
 """A member whose window is narrower than its smallest site's value has its sets listed once
 (subset sums, at most ENUM_CELLS table cells and ENUM_SETS sets) and is priced by a scan: such
 exact-sum windows are what CP-SAT prices slowest (seed: no proof in 5 s, 9 593 sets)."""
+ENUM_SECONDS = 1.5
+"""Listing is started only with this much time left (the seed's member: 1.3 s)."""
 MARGIN = 1e-6
 """Relative safety margin taken off the bound for floating-point arithmetic (and 1 m)."""
 INF = math.inf
@@ -399,9 +401,11 @@ def _price(
     b: Built, ctx: _Context, ms: _Master, m: _Member, y: np.ndarray, end: float
 ) -> tuple[float, list[set[int]]]:
     """min over the member's sets of cost − y·A (a proven lower bound of it) and the sets found."""
+    if not m.items:  # every site it could take is pinned to another member
+        return (0.0 if m.low <= 0 else INF), [set()]
     site = {i: b.dist[(i, m.k)] - _site_dual(ctx, ms, m.k, i, y) for i in m.items}
     over = {t: -y[ms.need_row[(m.k, t)]] for t in ctx.periods if (m.k, t) in ms.need_row}
-    if m.listed is None and _listable(b, m):
+    if m.listed is None and _listable(b, m) and end - time.perf_counter() > ENUM_SECONDS:
         m.listed = _enumerate(b, ctx, m)
     if m.listed is not None and m.listed != ():
         sets, incidence, _hours, overs = m.listed

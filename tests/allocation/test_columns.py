@@ -108,3 +108,15 @@ def test_listed_sets_are_exactly_the_subsets_in_the_window() -> None:
         if a.low <= sum(values[i] for i in c) <= a.high
     }
     assert found == expected and len(found) >= 2
+
+
+def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
+    """c may take both sites, but both are pinned to a: c's only set is the empty one."""
+    items = [item(f"s{n}", 10, 100) for n in range(2)]
+    members = [member("a", 40), member("c", 40, lat=48.95)]
+    pins = [{"item": f"s{n}", "member": "a"} for n in range(2)]
+    p = problem(items, members, pins=pins)
+    b, outcome = _after_stages(p)
+    assert outcome.solution is not None
+    bound = column_bound(b, outcome.solution, 5.0)
+    assert bound is not None and bound <= model_value(b, "travel", outcome.solution)
