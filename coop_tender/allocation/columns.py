@@ -24,7 +24,7 @@ import numpy as np
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.figures import must_cover
+from coop_tender.allocation.figures import must_cover, turnover_bands
 from coop_tender.allocation.model import (
     SCALE,
     Built,
@@ -203,7 +203,7 @@ def _build_master(b: Built, ctx: _Context) -> _Master:
         if eligible:
             ms.item_row[i] = ms.row(1 if i in full else -INF, 1)
     if cover is None and "coverage" in b.fixed:
-        ms.covered_row = ms.row(b.fixed["coverage"], b.fixed["coverage"])
+        ms.covered_row = ms.row(b.fixed["coverage"], b.covered_max or b.fixed["coverage"])
     for k in range(len(d.cocs)):
         for t in ctx.periods:
             if (k, t) in d.items_of:
@@ -379,7 +379,7 @@ def _members(b: Built, ctx: _Context) -> list[_Member]:
         by_member.setdefault(k, []).append(i)
     pinned_to = dict(d.pins)
     if "turnover_fairness" in b.fixed and "coverage" in b.fixed and b.fair is not None:
-        low, high = b.fair.bounds_at(b.fixed["turnover_fairness"], b.fixed["coverage"])
+        low, high = turnover_bands(b, b.fixed["turnover_fairness"])
     else:
         low, high = [0] * len(d.cocs), [sum(d.values)] * len(d.cocs)
     recv: dict[tuple[int, int], int] = {}

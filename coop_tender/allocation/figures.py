@@ -157,6 +157,15 @@ def must_cover(b: Built) -> list[int] | None:
     return coverable
 
 
+def turnover_bands(b: Built, excess: int) -> tuple[list[int], list[int]]:
+    """Each co-contractor's allowed value (cents) when the worst excess is `excess` and the
+    covered value lies between the fixed coverage C and its proven bound: lows at C, highs at
+    the bound (both ends move up with the covered value)."""
+    low = b.fair.bounds_at(excess, b.fixed["coverage"])[0]
+    high = b.fair.bounds_at(excess, b.covered_max or b.fixed["coverage"])[1]
+    return low, high
+
+
 def _rule_on(b: Built, name: str) -> bool:
     lit = b.rules.get(name)
     return lit is not None and b.model.proto.variables[lit.index].domain[0] == 1

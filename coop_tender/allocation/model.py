@@ -301,6 +301,7 @@ class Built:
     dist: dict[tuple[int, int], int] = field(default_factory=dict)  # pair -> metres
     fixed: dict[str, int] = field(default_factory=dict)  # stage name -> value it is fixed at
     group_excess: list[cp_model.IntVar] = field(default_factory=list)  # lns.group_excess_vars
+    covered_max: int | None = None  # the coverage stage's proven bound once it is fixed
 
 
 def _sum(terms: list) -> cp_model.LinearExpr:

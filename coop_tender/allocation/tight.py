@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from coop_tender.allocation.figures import turnover_bands
 from coop_tender.allocation.lns import (
     components,
     group_excess_vars,
@@ -61,7 +62,7 @@ def bands(b: Built) -> list[tuple[int, int]] | None:
     fixed: its fairness window at the fixed excess, capped by rule 6; None before they are."""
     if "turnover_fairness" not in b.fixed or "coverage" not in b.fixed:
         return None
-    low, high = b.fair.bounds_at(b.fixed["turnover_fairness"], b.fixed["coverage"])
+    low, high = turnover_bands(b, b.fixed["turnover_fairness"])
     policy = b.data.problem.policy
     caps = [dependency_cap(policy, m) for m in b.data.cocs]
     return [
