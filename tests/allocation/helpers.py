@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from coop_tender.allocation import solve
@@ -118,3 +119,13 @@ def lent(a: Allocation) -> dict[tuple[str, str], int]:
 
 def text(a: Allocation) -> str:
     return " ".join(a.explanation + [s for m in a.members for s in m.explanation])
+
+
+def after_stages(p: Problem, seconds: float = 1.0):
+    """The model with every stage fixed, travel as objective, and the staged outcome."""
+    from coop_tender.allocation.model import build_model, prepare
+    from coop_tender.allocation.solve import fix_rules, run_stages
+
+    b = build_model(p, prepare(p))
+    fix_rules(b)
+    return b, run_stages(b, time.perf_counter() + seconds, workers=1)

@@ -8,39 +8,33 @@ exact sum, and a member's listed sets must be exactly the subsets within its win
 from __future__ import annotations
 
 import itertools
-import time
 
 from hypothesis import HealthCheck, assume, given, settings
 
 from coop_tender.allocation import columns
 from coop_tender.allocation.columns import column_bound
 from coop_tender.allocation.figures import model_value
-from coop_tender.allocation.model import build_model, prepare
+from coop_tender.allocation.model import prepare
 from coop_tender.allocation.relaxation import lp_bound
-from coop_tender.allocation.solve import fix_rules, run_stages
 from coop_tender.geo import great_circle_km
 from coop_tender.models import Problem
-from tests.allocation.helpers import item, member, problem
+from tests.allocation.helpers import after_stages, item, member, problem
 from tests.strategies import problems
 
 
-def _after_stages(p: Problem, seconds: float = 1.0):
-    data = prepare(p)
-    b = build_model(p, data)
-    fix_rules(b)
-    outcome = run_stages(b, time.perf_counter() + seconds, workers=1)
-    return b, outcome
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_items=14, max_members=5, max_providers=3))
-def test_column_bound_never_exceeds_a_solution(p: Problem) -> None:
+def test_bounds_never_exceed_a_solution(p: Problem) -> None:
+    """Both travel bounds, the LP's (relaxation.py) and the column generation's."""
     assume(not prepare(p).pin_problems)
-    b, outcome = _after_stages(p)
+    b, outcome = after_stages(p)
     assume(outcome.solution is not None)
-    bound = column_bound(b, outcome.solution, 5.0)
-    assert bound is not None
-    assert bound <= model_value(b, "travel", outcome.solution)
+    travel = model_value(b, "travel", outcome.solution)
+    strong = column_bound(b, outcome.solution, 5.0)
+    b.model.minimize(b.travel)
+    weak = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
+    assert strong is not None and weak is not None
+    assert strong <= travel and weak <= travel
 
 
 def _exact_sum_tender():
@@ -80,7 +74,7 @@ def _brute_force(p: Problem, items, west, east) -> float:
 
 def test_column_bound_is_below_the_optimum_and_above_the_lp() -> None:
     p, items, west, east = _exact_sum_tender()
-    b, outcome = _after_stages(p, 3.0)
+    b, outcome = after_stages(p, 3.0)
     assert outcome.solution is not None
     b.model.minimize(b.travel)
     strong = column_bound(b, outcome.solution, 5.0)
@@ -93,7 +87,7 @@ def test_column_bound_is_below_the_optimum_and_above_the_lp() -> None:
 
 def test_listed_sets_are_exactly_the_subsets_in_the_window() -> None:
     p, _items, _west, _east = _exact_sum_tender()
-    b, _outcome = _after_stages(p, 3.0)
+    b, _outcome = after_stages(p, 3.0)
     ctx = columns._Context(b)
     (a,) = [m for m in columns._members(b, ctx) if b.data.cocs[m.k].id == "a"]
     assert columns._listable(b, a)
@@ -116,7 +110,7 @@ def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
     members = [member("a", 40), member("c", 40, lat=48.95)]
     pins = [{"item": f"s{n}", "member": "a"} for n in range(2)]
     p = problem(items, members, pins=pins)
-    b, outcome = _after_stages(p)
+    b, outcome = after_stages(p)
     assert outcome.solution is not None
     bound = column_bound(b, outcome.solution, 5.0)
     assert bound is not None and bound <= model_value(b, "travel", outcome.solution)
