@@ -19,12 +19,13 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.figures import must_cover, turnover_bands
+from coop_tender.allocation.figures import must_cover
 from coop_tender.allocation.model import (
     SCALE,
     Built,
@@ -33,6 +34,7 @@ from coop_tender.allocation.model import (
     scaled_ceil,
     scaled_floor,
 )
+from coop_tender.allocation.tight import bands
 from coop_tender.money import to_cents
 
 SMOOTHING = 0.7
@@ -159,7 +161,8 @@ def _generate(
         y = _signed(master, y)
         duals = SMOOTHING * center + (1 - SMOOTHING) * y
         bound, added = _lagrangian_fixed(master, duals), 0
-        priced = list(pool.map(_price, *_args(b, ctx, master, members, duals, end)))
+        same = (repeat(b), repeat(ctx), repeat(master))
+        priced = list(pool.map(_price, *same, members, repeat(duals), repeat(end)))
         for m, (lowest, sets) in zip(members, priced, strict=True):
             bound += lowest
             for items in sets:
@@ -173,12 +176,6 @@ def _generate(
         if added == 0 and np.allclose(duals, y):
             break  # no column prices out at the master's duals: the bound is the master's
     return best
-
-
-def _args(b, ctx, master, members, duals, end) -> list[list]:
-    """The arguments of _price for each member, as pool.map takes them."""
-    n = len(members)
-    return [[b] * n, [ctx] * n, [master] * n, members, [duals] * n, [end] * n]
 
 
 def _nearest_duals(b: Built, ms: _Master) -> np.ndarray:
@@ -371,29 +368,27 @@ def _lagrangian_fixed(ms: _Master, y: np.ndarray) -> float:
 
 
 def _members(b: Built, ctx: _Context) -> list[_Member]:
-    """Each member with sites: its window (fixed turnover fairness, dependency cap), pins and
-    the most hours that may be lent to it per period."""
-    d, policy = b.data, b.data.problem.policy
+    """Each member with sites: its band (tight.bands: fairness window at the fixed excess,
+    capped by rule 6), pins and the most hours that may be lent to it per period."""
+    d = b.data
     by_member: dict[int, list[int]] = {}
     for i, k in b.x:
         by_member.setdefault(k, []).append(i)
     pinned_to = dict(d.pins)
-    if "turnover_fairness" in b.fixed and "coverage" in b.fixed and b.fair is not None:
-        low, high = turnover_bands(b, b.fixed["turnover_fairness"])
-    else:
-        low, high = [0] * len(d.cocs), [sum(d.values)] * len(d.cocs)
+    windows = bands(b)
+    if windows is None:  # turnover fairness not fixed: only rule 6 bounds a member's value
+        caps = [dependency_cap(d.problem.policy, m) for m in d.cocs]
+        windows = [(0, sum(d.values) if c is None else min(c, sum(d.values))) for c in caps]
     recv: dict[tuple[int, int], int] = {}
     for (_p, k, t), var in b.lend.items():
         dom = b.model.proto.variables[var.index].domain
         recv[(k, t)] = recv.get((k, t), 0) + dom[len(dom) - 1]
     out = []
     for k, items in sorted(by_member.items()):
-        cap = dependency_cap(policy, d.cocs[k])
-        hi = high[k] if cap is None else min(high[k], cap)
         mine = [i for i in items if pinned_to.get(i, k) == k]
         pinned = {i for i in mine if pinned_to.get(i) == k}
         recv_cap = {t: recv.get((k, t), 0) for t in ctx.periods}
-        out.append(_Member(k, mine, max(low[k], 0), hi, pinned, recv_cap))
+        out.append(_Member(k, mine, *windows[k], pinned, recv_cap))
     return out
 
 

@@ -272,8 +272,9 @@ def fix_stage(b: Built, name: str, value: int, bound: int | None = None) -> None
 
     Coverage is held at least at the covered value C and at most at its proven bound (`bound`;
     exactly C when it is proven): when the coverage stage ran out of time, a later stage may
-    still cover more, which only makes the answer better in the lexicographic order (measured on
-    the tight tender: travel 683 → 536 km at the same fairness with coverage held to exactly C).
+    still cover more, which only makes the answer better in the lexicographic order (tight, a
+    30-s travel solve from a 10-s run's answer: 684 → 524 km with coverage open, 670 → 655 km
+    with it held exactly at C).
     Turnover fairness at E* then reads "each co-contractor's value within [lo_m·C − E*,
     hi_m·C_max + E*] / unit" — exactly the fairness rows when C_max = C — added as plain bounds on
     its value (much easier for CP-SAT than the scaled rows, which stay).
