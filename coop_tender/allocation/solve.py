@@ -487,6 +487,9 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         # Fix the stage at the value of the solution in hand before the next one, so that
         # later stages never worsen it (the model's integer quantity; exact, see figures.py).
         value = model_value(b, name, solution)
+        covered = model_value(b, "coverage", solution)
+        if name != "coverage" and covered > b.fixed.get("coverage", covered):
+            fix_stage(b, "coverage", covered, b.covered_max)  # this stage covered more: kept
         fix_stage(b, name, value, bounds.get(name))
         stages.append(Stage(name=name, status="feasible", unit=unit))  # replaced below
     for name, floor in (("turnover_fairness", fairness_floor), ("travel", travel_floor)):
