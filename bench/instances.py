@@ -303,5 +303,6 @@ INSTANCES = {
     "tight": lambda: tight(),
     "x10": lambda: scaled(10),
     "x40": lambda: scaled(40),
+    "tight10": lambda: tight(scaled(10)),
     "dense4": lambda: dense(4),
 }
