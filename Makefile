@@ -33,7 +33,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: the allocation benchmark (seed, tight, x10, x40) against the greedy and HiGHS peers
+## bench: the allocation benchmark (seed, seed60, tight, x10, x40, tight10, dense4) against the greedy and HiGHS peers
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

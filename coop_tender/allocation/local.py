@@ -42,12 +42,6 @@ ANNEAL_SHARE = 0.9
 """Share of improve_travel's time spent annealing; a descent (improving moves only) ends it."""
 LEND_STEP_SHARE = 0.2
 """Share of annealing steps that change which provider lends hours (travel unchanged)."""
-COVER_STEP_SHARE = 0.3
-"""Share of annealing site steps that change which sites are covered, when coverage is open
-(not proven, see solve.fix_stage): an uncovered site in, a covered one out, or both."""
-NONE = -1
-"""The "member" of an uncovered site in a move (item, from, to): a move from NONE covers the
-site, a move to NONE leaves it uncovered."""
 
 
 class TravelSearch:
@@ -83,9 +77,6 @@ class TravelSearch:
         self.min_share = scaled_ceil(min_share) if min_share else 0
         self.minimum = d.problem.tender.insertion_hours_min * SCALE
         self.e_prov = b.fixed.get("provider_fairness")
-        self.e_turn = b.fixed.get("turnover_fairness")
-        self.cov_lo = b.fixed.get("coverage")
-        self.cov_hi = b.covered_max if b.covered_max is not None else self.cov_lo
         self.load(sol)
 
     def load(self, sol) -> None:
@@ -112,27 +103,14 @@ class TravelSearch:
                 self.used480[(p, k)] += h
         self.total_lent = sum(self.ptotal)
         self.total_hours = sum(self.item_hours[i] for i in self.owner)
-        self.covered = sum(self.value)
-        self.low, self.high = self.windows(self.covered)
-        taken = self.owner.keys() | self.pinned
-        self.uncovered = {i for i, ms in enumerate(d.eligible) if ms and i not in taken}
+        e = b.fixed.get("turnover_fairness")  # windows fixed by stage 2 (see solve.fix_stage)
+        self.low, self.high = (None, None) if e is None else b.fair.bounds_at(e, sum(self.value))
         own = sum(self.rate[k] * (h - self.recv[(k, t)]) for (k, t), h in self.hours.items())
         lent = sum(self.prov_rate[p] * h for p, h in enumerate(self.ptotal))
         self.social = own + lent
         self.travel = sum(self.dist[(i, k)] for i, k in self.owner.items())
 
     # ------------------------------------------------------------------ rules
-
-    def windows(self, covered: int) -> tuple[list[int] | None, list[int] | None]:
-        """Each co-contractor's allowed value at the turnover excess fixed by stage 2 (see
-        solve.fix_stage) when `covered` is the covered value; (None, None) before stage 2."""
-        if self.e_turn is None:
-            return None, None
-        return self.b.fair.bounds_at(self.e_turn, covered)
-
-    def open_coverage(self) -> bool:
-        """Whether the covered value may still change (coverage not proven, solve.fix_stage)."""
-        return self.cov_lo is not None and self.cov_hi > self.cov_lo
 
     def lent_range(self, k: int, t: int, new_hours: int) -> tuple[int, int]:
         """Hours co-contractor k may receive in period t with `new_hours` of sites (rule 3,
@@ -143,13 +121,12 @@ class TravelSearch:
         hi = new_hours if self.share is None else min(new_hours, self.share * new_hours // SCALE)
         return max(0, new_hours - cap), hi
 
-    def providers_ok(self, dtotal: dict[int, int], dhours: int = 0) -> bool:
-        """Rules 6 and 8 and the provider-fairness value, after providers' totals change by
-        `dtotal` and the assigned hours by `dhours`."""
-        if not dtotal and dhours <= 0:
+    def providers_ok(self, dtotal: dict[int, int]) -> bool:
+        """Rules 6 and 8 and the provider-fairness value, after providers' totals change."""
+        if not dtotal:
             return True
         total = self.total_lent + sum(dtotal.values())
-        if SCALE * total < self.min_share * (self.total_hours + dhours):
+        if SCALE * total < self.min_share * self.total_hours:
             return False
         for p, dh in dtotal.items():
             cap = self.pdep[p]
@@ -225,30 +202,17 @@ class TravelSearch:
         break."""
         dv: dict[int, int] = defaultdict(int)
         dh: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # t -> k -> h
-        dcov = dhours = 0  # changes of the covered value and of the assigned hours
         for i, src, dst in moves:
             v, t, h = self.d.values[i], self.period[i], self.item_hours[i]
-            for k, sign in ((src, -1), (dst, 1)):
-                if k == NONE:
-                    dcov, dhours = dcov - sign * v, dhours - sign * h
-                else:
-                    dv[k] += sign * v
-                    dh[t][k] += sign * h
-        low, high = self.low, self.high
-        if dcov:
-            covered = self.covered + dcov
-            if not self.cov_lo <= covered <= self.cov_hi:
-                return None
-            low, high = self.windows(covered)
-            if low is not None:  # every window moves with the covered value
-                for k, value in enumerate(self.value):
-                    if not low[k] <= value + dv.get(k, 0) <= high[k]:
-                        return None
+            dv[src] -= v
+            dv[dst] += v
+            dh[t][src] -= h
+            dh[t][dst] += h
         for k, change in dv.items():
             new = self.value[k] + change
             if self.dep[k] is not None and new > self.dep[k]:
                 return None
-            if low is not None and not low[k] <= new <= high[k]:
+            if self.low is not None and not self.low[k] <= new <= self.high[k]:
                 return None
         delta: dict[tuple[int, int, int], int] = {}
         dtotal: dict[int, int] = {}
@@ -280,7 +244,7 @@ class TravelSearch:
                     return None
                 received = sum(v for (_p, kk, tt), v in delta.items() if kk == k and tt == t)
                 social += self.rate[k] * (changes[k] - received)
-        if not self.providers_ok({p: v for p, v in dtotal.items() if v}, dhours):
+        if not self.providers_ok({p: v for p, v in dtotal.items() if v}):
             return None
         social += sum(self.prov_rate[p] * v for p, v in dtotal.items())
         if self.minimum and self.social + social < self.minimum:
@@ -291,32 +255,16 @@ class TravelSearch:
 
     def apply(self, moves: list[tuple[int, int, int]], delta: dict, social: int) -> None:
         """Apply site moves (item, from, to) and the planned changes of lent hours."""
-        dcov = 0
         for i, src, dst in moves:
             t, h, v = self.period[i], self.item_hours[i], self.d.values[i]
-            if src == NONE:
-                self.uncovered.discard(i)
-                dcov += v
-                self.total_hours += h
-            else:
-                self.hours[(src, t)] -= h
-                self.value[src] -= v
-                self.items_of[src].discard(i)
-                self.travel -= self.dist[(i, src)]
-                del self.owner[i]
-            if dst == NONE:
-                self.uncovered.add(i)
-                dcov -= v
-                self.total_hours -= h
-            else:
-                self.hours[(dst, t)] += h
-                self.value[dst] += v
-                self.items_of[dst].add(i)
-                self.travel += self.dist[(i, dst)]
-                self.owner[i] = dst
-        if dcov:
-            self.covered += dcov
-            self.low, self.high = self.windows(self.covered)
+            self.hours[(src, t)] -= h
+            self.hours[(dst, t)] += h
+            self.value[src] -= v
+            self.value[dst] += v
+            self.owner[i] = dst
+            self.items_of[src].discard(i)
+            self.items_of[dst].add(i)
+            self.travel += self.dist[(i, dst)] - self.dist[(i, src)]
         for (p, k, t), v in delta.items():
             if not v:
                 continue
@@ -379,8 +327,8 @@ class TravelSearch:
         exp(−Δ / temperature)."""
         i = self.movable[rng.randrange(len(self.movable))]
         ms = self.d.eligible[i]
-        a, c = self.owner.get(i, NONE), ms[rng.randrange(len(ms))]
-        if c == a or a == NONE:  # a == NONE: left uncovered by a cover step
+        a, c = self.owner[i], ms[rng.randrange(len(ms))]
+        if c == a:
             return
         moves = [(i, a, c)]
         kind = rng.random()
@@ -400,44 +348,6 @@ class TravelSearch:
                 return
             moves.append((j, e, a))
         change = sum(self.dist[(x, dst)] - self.dist[(x, src)] for x, src, dst in moves)
-        if change > 0 and rng.random() >= math.exp(-change / temperature):
-            return
-        plan = self.plan(moves)
-        if plan is not None:
-            self.apply(moves, *plan)
-
-    def random_cover_step(self, rng: random.Random, temperature: float) -> None:
-        """One annealing step that changes which sites are covered (coverage open): an
-        uncovered site i to an eligible member c, in place of one of c's sites, of a partner's,
-        or as well; or a covered site left out. Kept on the same terms as random_step; the
-        covered value stays between the coverage stage's value and its bound (plan)."""
-        kind = rng.random()
-        if self.uncovered and kind < 0.8:
-            i = rng.choice(tuple(self.uncovered))
-            ms = self.d.eligible[i]
-            c = ms[rng.randrange(len(ms))]
-            moves = [(i, NONE, c)]
-            e = c if kind < 0.45 else None
-            if 0.45 <= kind < 0.7:
-                partners = self.partner_list[c]
-                e = partners[rng.randrange(len(partners))]
-            if e is not None:
-                others = self.items_of[e]
-                if not others:
-                    return
-                j = rng.choice(tuple(others))
-                if j in self.pinned:
-                    return
-                moves.append((j, e, NONE))
-        else:
-            if not self.movable:
-                return
-            j = self.movable[rng.randrange(len(self.movable))]
-            if j not in self.owner:
-                return
-            moves = [(j, self.owner[j], NONE)]
-        dist = self.dist
-        change = sum(dist.get((x, dst), 0) - dist.get((x, src), 0) for x, src, dst in moves)
         if change > 0 and rng.random() >= math.exp(-change / temperature):
             return
         plan = self.plan(moves)
@@ -477,8 +387,7 @@ class TravelSearch:
             i for i in self.owner if i not in self.pinned and len(self.d.eligible[i]) > 1
         ]
         self.lend_slots = [key for key, ps in self.lenders.items() if len(ps) > 1]
-        cover = COVER_STEP_SHARE if self.open_coverage() else 0.0
-        if not self.movable and not self.lend_slots and not cover:
+        if not self.movable and not self.lend_slots:
             return
         start = time.perf_counter()
         span = max(deadline - start, 1e-6)
@@ -494,9 +403,7 @@ class TravelSearch:
                 temperature = hot * (cold / hot) ** progress
             if self.lend_slots and (not self.movable or rng.random() < LEND_STEP_SHARE):
                 self.random_lend_step(rng)
-            elif cover and (not self.movable or rng.random() < cover):
-                self.random_cover_step(rng, temperature)
-            elif self.movable:
+            else:
                 self.random_step(rng, temperature)
             if self.travel < best:
                 best, best_sol = self.travel, self.solution(Solution)
