@@ -8,7 +8,7 @@ import time
 
 from hypothesis import HealthCheck, assume, given, settings
 
-from coop_tender.allocation.figures import exact_value
+from coop_tender.allocation.figures import exact_value, model_value
 from coop_tender.allocation.local import TravelSearch, polish_fairness
 from coop_tender.allocation.model import build_model, prepare
 from coop_tender.allocation.report import build_allocation
@@ -49,8 +49,10 @@ def test_annealing_keeps_every_rule_and_stage(p: Problem) -> None:
     outcome.solution = after
     allocation = build_allocation(p, b.data, outcome, [], "test")
     assert check(p, allocation) == []
-    for name in ("coverage", "turnover_fairness", "provider_fairness"):
-        assert exact_value(b, name, after) == exact_value(b, name, before), name
+    assert exact_value(b, "coverage", after) == exact_value(b, "coverage", before)
+    for name in ("turnover_fairness", "provider_fairness"):
+        if name in b.fixed:  # a stage skipped for want of time binds nothing
+            assert model_value(b, name, after) <= b.fixed[name], name
     assert exact_value(b, "travel", after) <= exact_value(b, "travel", before)
 
 
