@@ -98,7 +98,7 @@ class _Member:
     x: dict[int, cp_model.IntVar] = field(default_factory=dict)
     over: dict[int, cp_model.IntVar] = field(default_factory=dict)  # period -> hours over cap
     over_max: dict[int, int] = field(default_factory=dict)
-    listed: tuple | None = None  # (sets, incidence, hours, over) when enumerated
+    listed: tuple | None = None  # (sets, incidence, hours over capacity) when enumerated
 
 
 class _Context:
@@ -403,7 +403,7 @@ def _price(
     if m.listed is None and _listable(b, m) and end - time.perf_counter() > ENUM_SECONDS:
         m.listed = _enumerate(b, ctx, m)
     if m.listed is not None and m.listed != ():
-        sets, incidence, _hours, overs = m.listed
+        sets, incidence, overs = m.listed
         costs = incidence @ np.array([site[i] for i in m.items])
         costs += overs @ np.array([over.get(t, 0.0) for t in ctx.periods])
         order = np.argsort(costs)[:3]
@@ -536,7 +536,7 @@ def _enumerate(b: Built, ctx: _Context, m: _Member) -> tuple:
             incidence[r, pos[i]] = 1
             hours[r, ctx.period_of[i]] += ctx.hours[i]
     caps = np.array([d.cap.get((m.k, t), 0) for t in ctx.periods])
-    return kept, incidence, hours, np.maximum(0, hours - caps)
+    return kept, incidence, np.maximum(0, hours - caps)
 
 
 def _own_rules(d, ctx: _Context, m: _Member, items: set[int]) -> bool:
