@@ -173,43 +173,96 @@ def _rule_on(b: Built, name: str) -> bool:
 
 def fairness_floor(b: Built) -> int:
     """A lower bound of the turnover-fairness stage (model units) that needs no solver, once
-    coverage is fixed at C: no co-contractor can get more than its hours allow (own capacity
-    plus what the providers who may lend to it have, and at most own / (1 − max_provider_share)
-    under rule 4), filled with its most valuable sites per hour (fractional knapsack, per
-    period), nor more than its dependency cap (rule 6); so the worst excess is at least
+    coverage is fixed at C: no co-contractor can get more than `_most_value` (its hours filled
+    with its most valuable sites per hour, its dependency cap), so the worst excess is at least
     max_k (lo_k·C − unit·Vmax_k). On the benchmark it equals CP-SAT's LP bound (12 738.50 €),
     which CP-SAT no longer reaches in time on ×10 with the presolve workaround of solve.py."""
     d, w = b.data, b.fair
     covered = b.fixed.get("coverage")
     if covered is None or w is None:
         return 0
-    policy = d.problem.policy
-    share = policy.max_provider_share if _rule_on(b, "provider_share") else None
+    rooms = _rooms(b)
+    best = Fraction(0)
+    for k in range(len(d.cocs)):
+        best = max(best, w.lo[k] * covered - w.unit * _most_value(b, k, rooms))
+    return math.ceil(best)
+
+
+def coverage_ceiling(b: Built) -> int:
+    """An upper bound of the coverage stage (cents) that needs no solver, for the tenders whose
+    coverage CP-SAT does not prove (its own bound is then often the total on offer): per region
+    (lns.components: no site is shared between two) and period, the region's sites filled into
+    the hours its members may work together, most valuable per hour first (fractional
+    knapsack); and no region above the sum of its members' `_most_value`."""
+    from coop_tender.allocation.lns import components
+
+    d, rooms = b.data, _rooms(b)
+    if not _rule_on(b, "capacity"):  # a diagnosis with rule 3 lifted: hours are unbounded
+        return sum(d.values[i] for i, ms in enumerate(d.eligible) if ms)
+    lenders: dict[tuple[int, int], set[int]] = {}
+    for p, k, t in d.lend_pairs:
+        lenders.setdefault((k, t), set()).add(p)
+    total = Fraction(0)
+    for group in components(b):
+        pooled = Fraction(0)
+        for t in range(len(d.periods)):
+            providers = set().union(*(lenders.get((k, t), set()) for k in group))
+            own = sum(d.cap.get((k, t), 0) for k in group)
+            hours = sum(rooms[(k, t)] for k in group)
+            if _rule_on(b, "provider_capacity"):
+                hours = min(hours, own + sum(d.pcap[(p, t)] for p in providers))
+            its = {i for k in group for i in d.items_of.get((k, t), [])}
+            pooled += _knapsack(b, its, hours)
+        total += min(pooled, sum(_most_value(b, k, rooms) for k in group))
+    return math.floor(total)
+
+
+def _rooms(b: Built) -> dict[tuple[int, int], Fraction]:
+    """Most hours each co-contractor may work per period: own capacity plus what the providers
+    who may lend to it have, and at most own / (1 − max_provider_share) under rule 4."""
+    d = b.data
+    share = d.problem.policy.max_provider_share if _rule_on(b, "provider_share") else None
     lenders: dict[tuple[int, int], int] = {}
     for p, k, t in d.lend_pairs:
         lenders[(k, t)] = lenders.get((k, t), 0) + d.pcap[(p, t)]
-    best = Fraction(0)
-    for k, member in enumerate(d.cocs):
-        vmax = Fraction(0)
+    rooms = {}
+    for k in range(len(d.cocs)):
         for t in range(len(d.periods)):
             cap = d.cap.get((k, t), 0)
-            hmax = Fraction(cap + lenders.get((k, t), 0))
+            room = Fraction(cap + lenders.get((k, t), 0))
             if not _rule_on(b, "provider_capacity"):
-                hmax = Fraction(10**18)
+                room = Fraction(10**18)
             if share is not None and share < 1:
-                hmax = min(hmax, Fraction(cap) / (1 - exact(share)))
-            room = hmax
-            its = d.items_of.get((k, t), [])
-            vmax += sum(d.values[i] for i in its if d.items[i].hours == 0)
-            timed = [i for i in its if d.items[i].hours > 0]
-            for i in sorted(timed, key=lambda i: -Fraction(d.values[i], d.items[i].hours)):
-                take = min(Fraction(1), room / d.items[i].hours)
-                if take <= 0:
-                    break
-                vmax += take * d.values[i]
-                room -= take * d.items[i].hours
-        cap = dependency_cap(policy, member)
-        if cap is not None and _rule_on(b, "dependency"):
-            vmax = min(vmax, cap)
-        best = max(best, w.lo[k] * covered - w.unit * vmax)
-    return math.ceil(best)
+                room = min(room, Fraction(cap) / (1 - exact(share)))
+            rooms[(k, t)] = room
+    return rooms
+
+
+def _knapsack(b: Built, items, hours: Fraction) -> Fraction:
+    """Most value of `items` in `hours`, sites taken fractionally, most valuable per hour first
+    (sites of no hours always)."""
+    d = b.data
+    value = Fraction(sum(d.values[i] for i in items if d.items[i].hours == 0))
+    room = hours
+    timed = [i for i in items if d.items[i].hours > 0]
+    for i in sorted(timed, key=lambda i: (-Fraction(d.values[i], d.items[i].hours), i)):
+        take = min(Fraction(1), room / d.items[i].hours)
+        if take <= 0:
+            break
+        value += take * d.values[i]
+        room -= take * d.items[i].hours
+    return value
+
+
+def _most_value(b: Built, k: int, rooms: dict[tuple[int, int], Fraction]) -> Fraction:
+    """Most cents co-contractor k can earn: its sites in its hours (`_rooms`) per period, by
+    fractional knapsack, and no more than its dependency cap (rule 6)."""
+    d = b.data
+    vmax = sum(
+        (_knapsack(b, d.items_of.get((k, t), []), rooms[(k, t)]) for t in range(len(d.periods))),
+        Fraction(0),
+    )
+    cap = dependency_cap(d.problem.policy, d.cocs[k])
+    if cap is not None and _rule_on(b, "dependency"):
+        vmax = min(vmax, Fraction(cap))
+    return vmax

@@ -17,6 +17,7 @@ from coop_tender.allocation.figures import (
     EXCESS_STAGES,
     STAGE_UNITS,
     amounts,
+    coverage_ceiling,
     exact_stage,
     fairness_floor,
     model_value,
@@ -484,6 +485,10 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
                         stages.append(Stage(name=rest, status="skipped", unit=STAGE_UNITS[rest]))
                     return Outcome(b, stages, None, True)
                 continue
+        if name == "coverage" and model_value(b, name, solution) != bounds[name]:
+            # CP-SAT's bound may still be the total on offer (a 5 200-site partial tender)
+            ceiling = coverage_ceiling(b)
+            bounds[name] = ceiling if bounds[name] is None else min(bounds[name], ceiling)
         if lns_share and model_value(b, name, solution) != bounds[name]:
             solution = search(b, name, solution, stage_end, workers, regions if by_region else [])
         if columns and model_value(b, name, solution) != bounds[name]:
