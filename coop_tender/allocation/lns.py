@@ -66,8 +66,10 @@ def improve(
     workers: int,
     worst=None,
     seed: int = 0,
+    bound: int | None = None,
 ):
-    """Repeat small solves around random (or worst-off) members until `deadline`.
+    """Repeat small solves around random (or worst-off) members until `deadline`, or until the
+    value reaches `bound` (a proven best: nothing more to find).
 
     Returns (solution, value). `worst(sol)` may name the member to start from.
     """
@@ -83,7 +85,7 @@ def improve(
     while True:
         now = time.perf_counter()
         left = deadline - now
-        if left < 0.1 or now - last_gain > STALL_SHARE * (deadline - started):
+        if left < 0.1 or now - last_gain > STALL_SHARE * (deadline - started) or value == bound:
             break
         start = worst(sol) if worst is not None and rng.random() < 0.5 else rng.randrange(n)
         pool = sorted(near[start] - {start})

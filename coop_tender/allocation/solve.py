@@ -113,6 +113,12 @@ LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
 gets only this share, the searches the rest: measured on ×10 (9 120 pairs) and ×40 (36 480),
 the main solves of 7–32 s improved neither stage (their bounds come from figures.py)."""
+LARGE_COVERAGE_LNS_SHARE = 0.9
+"""Above LARGE_PAIRS, the coverage neighbourhoods get 90 % of the stage (the main solve 10 %,
+at least MIN_MAIN_SECONDS): tight10 in a 29-s stage, 28 658 860 / 28 659 682 € with the usual
+60 %, 28 677 485 / 28 681 235 € with 90 %; tight40 (58 s) 114 329 041 € against 114 496 939 €
+(ceiling 114 891 273 €). A tender covered whole is proven as soon as it is found (CP-SAT's
+bound or the ceiling is then the total): ×40's main solve finds it in 5.4 s."""
 REGIONS_FAIRNESS_SHARE = 0.6
 REGIONS_LNS_SHARE = 0.75
 MIN_REGION_SECONDS = 2.0
@@ -322,19 +328,32 @@ class Outcome:
 
 
 def search(
-    b: Built, name: str, sol: Solution, end: float, workers: int, regions: list[set[int]]
+    b: Built,
+    name: str,
+    sol: Solution,
+    end: float,
+    workers: int,
+    regions: list[set[int]],
+    bound: int | None = None,
 ) -> Solution:
-    """The neighbourhood searches that follow a stage's main solve (see lns.py), until `end`;
-    turnover fairness goes region by region first when `regions` are given. The objective in
-    `b.model` is the stage's, and is left so. Their answer is kept only if CP-SAT accepts it
-    on the full model (`verified`): the searches solve sub-models (submodel.py)."""
+    """The neighbourhood searches that follow a stage's main solve (see lns.py), until `end`
+    (coverage: or until it reaches its proven `bound`); turnover fairness goes region by region
+    first when `regions` are given. The objective in `b.model` is the stage's, and is left so.
+    Their answer is kept only if CP-SAT accepts it on the full model (`verified`): the searches
+    solve sub-models (submodel.py)."""
     checks = VERIFY_SECONDS_PER_PAIR * len(b.x) * (3 if name == "travel" else 2)
-    found = _search(b, name, sol, max(end - checks, time.perf_counter()), workers, regions)
+    found = _search(b, name, sol, max(end - checks, time.perf_counter()), workers, regions, bound)
     return verified(b, found, sol, workers)
 
 
 def _search(
-    b: Built, name: str, sol: Solution, end: float, workers: int, regions: list[set[int]]
+    b: Built,
+    name: str,
+    sol: Solution,
+    end: float,
+    workers: int,
+    regions: list[set[int]],
+    bound: int | None = None,
 ) -> Solution:
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
@@ -363,7 +382,8 @@ def _search(
             return sol
     polish = POLISH_SECONDS if floor is not None else 0.0
     lns_end = max(end - polish, time.perf_counter())
-    sol = improve(b, sol, value, maximise, lns_end, workers, _worst(b, name))[0]
+    top = bound if name == "coverage" else None
+    sol = improve(b, sol, value, maximise, lns_end, workers, _worst(b, name), bound=top)[0]
     if floor is not None:  # exact exchanges where CP-SAT's neighbourhoods stalled
         sol = verified(b, polish_fairness(b, sol, max(end, lns_end + 0.05)), sol, workers)
     return sol
@@ -453,8 +473,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0
         if by_region and name == "turnover_fairness":
             lns_share = REGIONS_LNS_SHARE
-        if lns_share and len(b.x) > LARGE_PAIRS and name != "coverage":
-            lns_share = 1 - LARGE_MAIN_SHARE
+        if lns_share and len(b.x) > LARGE_PAIRS:
+            lns_share = LARGE_COVERAGE_LNS_SHARE if name == "coverage" else 1 - LARGE_MAIN_SHARE
         elif name == "travel" and (b.covered_max or 0) > b.fixed.get("coverage", 0):
             lns_share = OPEN_COVERAGE_LNS_SHARE
         main_budget = (stage_end - time.perf_counter()) * (1 - lns_share)
@@ -495,7 +515,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             ceiling = coverage_ceiling(b)
             bounds[name] = ceiling if bounds[name] is None else min(bounds[name], ceiling)
         if lns_share and model_value(b, name, solution) != bounds[name]:
-            solution = search(b, name, solution, stage_end, workers, regions if by_region else [])
+            groups = regions if by_region else []
+            solution = search(b, name, solution, stage_end, workers, groups, bounds[name])
         if columns and model_value(b, name, solution) != bounds[name]:
             strong = column_bound(b, solution, stage_end + columns - time.perf_counter(), workers)
             bounds[name] = max(bounds[name] or 0, strong or 0) or bounds[name]
