@@ -155,20 +155,28 @@ def greedy_is_valid(
     placed = {i: k for (i, k), v in x.items() if v}
     if any(placed.get(i) != k for i, k in data.pins):
         return False
+    if insertion_of(data, x, lend) < data.problem.tender.insertion_hours_min * SCALE:
+        return False
+    share = data.problem.policy.min_provider_share
+    if share:
+        hours = sum(data.items[i].hours for i in placed)
+        return SCALE * sum(lend.values()) >= scaled_ceil(share) * hours
+    return True
+
+
+def insertion_of(
+    data: Data, x: dict[tuple[int, int], int], lend: dict[tuple[int, int, int], int]
+) -> int:
+    """Insertion hours × SCALE of an allocation, as model.insertion_expr counts them."""
     received: dict[int, int] = defaultdict(int)
     lent: dict[int, int] = defaultdict(int)
     for (p, k, _t), h in lend.items():
         received[k] += h
         lent[p] += h
     hours: dict[int, int] = defaultdict(int)
-    for i, k in placed.items():
-        hours[k] += data.items[i].hours
-    insertion = sum(
+    for (i, k), v in x.items():
+        if v:
+            hours[k] += data.items[i].hours
+    return sum(
         scaled_floor(m.insertion_rate) * (hours[k] - received[k]) for k, m in enumerate(data.cocs)
     ) + sum(scaled_floor(m.insertion_rate) * lent[p] for p, m in enumerate(data.provs))
-    if insertion < data.problem.tender.insertion_hours_min * SCALE:
-        return False
-    share = data.problem.policy.min_provider_share
-    if share:
-        return SCALE * sum(lent.values()) >= scaled_ceil(share) * sum(hours.values())
-    return True

@@ -1,5 +1,8 @@
 """Tenders where the greedy first allocation breaks a rule, and answers found in no time.
 
+When the greedy misses the social clause, the clause is lifted and insertion hours climbed to
+it (solve.climb_social_clause): a valid start, or a proof that none exists.
+
 A tender whose minimum and maximum provider shares are equal (30 %) needs every co-contractor
 to receive exactly 30 % of its hours in each period: the greedy misses it, and maximising
 coverage from scratch found nothing in 6 s (it was then reported "infeasible", while HiGHS
@@ -11,9 +14,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ortools.sat.python import cp_model
+
 from coop_tender.allocation import solve
 from coop_tender.allocation.hint import greedy, greedy_is_valid
-from coop_tender.allocation.model import prepare
+from coop_tender.allocation.model import build_model, prepare
+from coop_tender.allocation.report import build_allocation
+from coop_tender.allocation.solve import (
+    Outcome,
+    Solution,
+    climb_social_clause,
+    fix_rules,
+    hint,
+)
 from coop_tender.checker import check
 from coop_tender.models import Problem
 from tests.allocation.helpers import item, member, problem
@@ -45,3 +58,46 @@ def test_no_answer_in_time_is_unknown_not_infeasible() -> None:
     assert "temps" in allocation.explanation[0]
     assert check(p, allocation) == []
     assert solve(p, time_limit=10).status in ("feasible", "optimal")
+
+
+def _social_case(minimum: int) -> Problem:
+    """Two 10-h sites next to a (no insertion workers), c (all of them) 10 km away: the
+    greedy gives both to a, 0 insertion hours."""
+    items = [item("s1", 10, 1000), item("s2", 10, 1000)]
+    members = [
+        member("a", 40, insertion_rate=0.0),
+        member("c", 40, insertion_rate=1.0, lat=48.99, lon=2.45),
+    ]
+    return problem(items, members, insertion_hours_min=minimum)
+
+
+def test_climb_to_the_social_clause_gives_a_valid_start() -> None:
+    """The greedy misses the clause (15 h); lifted and climbed, insertion hours reach it, and
+    the allocation keeps every rule (the checker, on the allocation built from it)."""
+
+    p = _social_case(15)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert not greedy_is_valid(data, x, lend)
+    b = build_model(p, data)
+    fix_rules(b)
+    hint(b, Solution(x=x, lend=lend))
+    code, found = climb_social_clause(b, 5.0, 1)
+    assert code == cp_model.FEASIBLE and found is not None
+    assert b.model.proto.variables[b.rules["social_clause"].index].domain[0] == 1  # restored
+    allocation = build_allocation(p, data, Outcome(b, [], found, False), [], "test")
+    assert check(p, allocation) == []
+    assert sum(m.insertion_hours for m in allocation.members) >= 15
+
+
+def test_climb_proves_an_unreachable_social_clause() -> None:
+    """25 h asked, 20 h of sites on offer: even lifted, insertion cannot reach it."""
+
+    p = _social_case(25)
+    b = build_model(p, prepare(p))
+    fix_rules(b)
+    code, found = climb_social_clause(b, 5.0, 1)
+    assert code == cp_model.INFEASIBLE and found is None
+    allocation = solve(p, time_limit=5)
+    assert allocation.status == "infeasible"
+    assert any("clause sociale" in s for s in allocation.explanation)
