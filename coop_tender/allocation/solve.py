@@ -346,22 +346,8 @@ def search(
     """The neighbourhood searches that follow a stage's main solve (see lns.py), until `end`
     (coverage: or until it reaches its proven `bound`); turnover fairness goes region by region
     first when `regions` are given. The objective in `b.model` is the stage's, and is left so.
-    Their answer is kept only if CP-SAT accepts it on the full model (`verified`): the searches
-    solve sub-models (submodel.py)."""
-    checks = VERIFY_SECONDS_PER_PAIR * len(b.x) * (3 if name == "travel" else 2)
-    found = _search(b, name, sol, max(end - checks, time.perf_counter()), workers, regions, bound)
-    return verified(b, found, sol, workers)
-
-
-def _search(
-    b: Built,
-    name: str,
-    sol: Solution,
-    end: float,
-    workers: int,
-    regions: list[set[int]],
-    bound: int | None = None,
-) -> Solution:
+    The searches solve sub-models (submodel.py): the caller checks the answer on the full
+    model (`verified`)."""
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":  # annealing (fast moves), narrow-band members, CP-SAT on territories
@@ -575,7 +561,10 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             bounds[name] = ceiling if bounds[name] is None else min(bounds[name], ceiling)
         if lns_share and model_value(b, name, solution) != bounds[name]:
             groups = regions if by_region else []
-            solution = search(b, name, solution, stage_end, workers, groups, bounds[name])
+            checks = VERIFY_SECONDS_PER_PAIR * len(b.x) * (3 if name == "travel" else 2)
+            end = max(stage_end - checks, time.perf_counter())
+            found = search(b, name, solution, end, workers, groups, bounds[name])
+            solution = verified(b, found, solution, workers)
         if columns and model_value(b, name, solution) != bounds[name]:
             strong = column_bound(b, solution, stage_end + columns - time.perf_counter(), workers)
             bounds[name] = max(bounds[name] or 0, strong or 0) or bounds[name]
