@@ -91,7 +91,7 @@ def test_time_limit_bounds_all_stages() -> None:
     started = time.perf_counter()
     a = solve(p, time_limit=3.0)
     elapsed = time.perf_counter() - started
-    assert elapsed < 3.0 + 2.0, elapsed  # model building and the answer's figures on top
+    assert elapsed <= 3.0 + 0.25, elapsed  # building, searches, figures: all inside the limit
     assert sum(s.seconds for s in a.stages) <= 3.0 + 0.5
     assert check(p, a) == []
     assert a.unassigned  # 60 % capacity plus lent hours cannot cover everything
