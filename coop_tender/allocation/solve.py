@@ -423,9 +423,7 @@ def climb_social_clause(b: Built, seconds: float, workers: int) -> tuple[int, So
     keeps every rule. INFEASIBLE when even the lifted maximum is proven short. Measured on a
     260-site tender whose raised clause the greedy missed: a solution in under 10 s, where the
     feasibility solve found none in 45 s."""
-    lit = b.rules.get("social_clause")
-    if lit is None:
-        return cp_model.UNKNOWN, None
+    lit = b.rules["social_clause"]  # made by model.add_rule7_social_clause for every tender
     target = b.data.problem.tender.insertion_hours_min * SCALE
     saved = list(b.model.proto.variables[lit.index].domain)
     _set_domain(b, lit, 0, 0)
