@@ -447,13 +447,13 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
     When the coverage stage leaves coverable items unassigned, `reserve_partial` seconds are
     kept free for explaining why (the relaxation tests in explain.py).
     """
-    from coop_tender.allocation.hint import greedy, greedy_is_valid, insertion_of
+    from coop_tender.allocation.hint import first_allocation, greedy_is_valid, insertion_of
 
     stages: list[Stage] = []
     bounds: dict[str, int | None] = {}  # stage -> the model's proven bound (None: none)
     seconds_of: dict[str, float] = {}
     solution: Solution | None = None
-    first_x, first_lend = greedy(b.data)
+    first_x, first_lend = first_allocation(b.data)
     first = Solution(x=first_x, lend=first_lend)
     first_ok = greedy_is_valid(b.data, first_x, first_lend)
     hint(b, first)

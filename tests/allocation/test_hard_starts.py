@@ -1,7 +1,9 @@
 """Tenders where the greedy first allocation breaks a rule, and answers found in no time.
 
-When the greedy misses the social clause, the clause is lifted and insertion hours climbed to
-it (solve.climb_social_clause): a valid start, or a proof that none exists.
+When the greedy misses the social clause, it is first aimed at it (hint.first_allocation: lent
+hours and sites moved to higher insertion rates, checked here by the checker on random
+tenders); failing that, the clause is lifted and insertion hours climbed to it
+(solve.climb_social_clause): a valid start, or a proof that none exists.
 
 A tender whose minimum and maximum provider shares are equal (30 %) needs every co-contractor
 to receive exactly 30 % of its hours in each period: the greedy misses it, and maximising
@@ -14,11 +16,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
 from ortools.sat.python import cp_model
 
 from coop_tender.allocation import solve
-from coop_tender.allocation.hint import greedy, greedy_is_valid
-from coop_tender.allocation.model import build_model, prepare
+from coop_tender.allocation.hint import (
+    aim_at_clause,
+    first_allocation,
+    greedy,
+    greedy_is_valid,
+    insertion_of,
+)
+from coop_tender.allocation.model import SCALE, build_model, prepare
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import (
     Outcome,
@@ -29,7 +38,8 @@ from coop_tender.allocation.solve import (
 )
 from coop_tender.checker import check
 from coop_tender.models import Problem
-from tests.allocation.helpers import item, member, problem
+from tests.allocation.helpers import item, member, problem, provider
+from tests.strategies import problems
 
 DATA = Path(__file__).parent / "data"
 
@@ -117,3 +127,82 @@ def test_climb_proves_an_unreachable_social_clause() -> None:
     allocation = solve(p, time_limit=5)
     assert allocation.status == "infeasible"
     assert any("clause sociale" in s for s in allocation.explanation)
+
+
+def _as_allocation(p: Problem, x: dict, lend: dict):
+    """The allocation a solve would report for this (x, lend), for the checker."""
+    data = prepare(p)
+    b = build_model(p, data)
+    return build_allocation(p, data, Outcome(b, [], Solution(x=x, lend=lend), False), [], "test")
+
+
+def test_aimed_start_moves_sites_to_insertion_workers() -> None:
+    """The greedy gives both sites to a (no insertion workers); aimed at the 15-h clause, one
+    or both go to c, and that start keeps every rule: CP-SAT needs no search for one."""
+    p = _social_case(15)
+    data = prepare(p)
+    assert not greedy_is_valid(data, *greedy(data))
+    x, lend = first_allocation(data)
+    assert greedy_is_valid(data, x, lend)
+    allocation = _as_allocation(p, x, lend)
+    assert check(p, allocation) == []
+    assert sum(m.insertion_hours for m in allocation.members) >= 15
+    assert len(allocation.assignments) == 2
+
+
+def test_aimed_start_lends_in_place_of_own_hours() -> None:
+    """Only a (no insertion workers) can take the sites; the AI (all insertion workers) may
+    lend up to half of a's hours: aimed at an 8-h clause, it lends them, within rule 4."""
+    items = [item("s1", 10, 1000), item("s2", 10, 1000)]
+    members = [member("a", 40, insertion_rate=0.0), provider("ai", 40, insertion_rate=1.0)]
+    p = problem(items, members, insertion_hours_min=8, max_provider_share=0.5)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert insertion_of(data, x, lend) == 0
+    x2, lend2 = aim_at_clause(data, x, lend)
+    assert x2 == x and 8 <= sum(lend2.values()) <= 10
+    allocation = _as_allocation(p, x2, lend2)
+    assert check(p, allocation) == []
+    assert sum(m.insertion_hours for m in allocation.members) >= 8
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_items=14, max_members=5, max_providers=2))
+def test_aiming_at_the_clause_keeps_every_rule(p: Problem) -> None:
+    """On random tenders with the clause raised above what the greedy reaches: aiming never
+    loses a site nor insertion hours, it keeps every other rule the greedy kept, and whenever
+    it claims a valid start the checker (not the greedy's own bookkeeping) agrees."""
+    data = prepare(p)
+    if data.pin_problems:
+        return
+    x, lend = greedy(data)
+    raised = p.model_copy(deep=True)
+    raised.tender.insertion_hours_min = int(insertion_of(data, x, lend) * 1.3 // SCALE) + 1
+    data = prepare(raised)
+    x, lend = greedy(data)
+    x2, lend2 = aim_at_clause(data, x, lend)
+    assert sorted(i for (i, _k), on in x2.items() if on) == sorted(
+        i for (i, _k), on in x.items() if on
+    )
+    assert insertion_of(data, x2, lend2) >= insertion_of(data, x, lend)
+    lifted = raised.model_copy(deep=True)  # the social clause off: every other rule on
+    lifted.tender.insertion_hours_min = 0
+    if check(lifted, _as_allocation(lifted, x, lend)) == []:
+        assert check(lifted, _as_allocation(lifted, x2, lend2)) == []
+    if greedy_is_valid(data, x2, lend2):
+        assert check(raised, _as_allocation(raised, x2, lend2)) == []
+
+
+def test_aimed_start_keeps_the_dependency_cap_of_the_taker() -> None:
+    """c (all insertion workers) may earn at most 750 € here (rule 6: 50 % of 1 500 €): no
+    1 000-€ site moves to it, and the start stays short of the clause rather than break it."""
+    items = [item("s1", 10, 1000), item("s2", 10, 1000)]
+    members = [
+        member("a", 40, insertion_rate=0.0),
+        member("c", 40, insertion_rate=1.0, lat=48.99, lon=2.45, annual_turnover="1500"),
+    ]
+    p = problem(items, members, insertion_hours_min=15, max_dependency=0.5)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert aim_at_clause(data, x, lend) == (x, lend)
+    assert not greedy_is_valid(data, *first_allocation(data))
