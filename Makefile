@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench bench-quick serve stop examples system-deps clean
+.PHONY: demo test lint format bench bench-median bench-quick serve stop examples system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 ## bench: the allocation benchmark (seed, seed60, tight, x10, x40, tight10, dense4) against the greedy and HiGHS peers
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## bench-median: the benchmark with three runs of ours per instance (median and range shown)
+bench-median: $(STAMP)
+	$(BIN)/python -m bench.run --repeat 3
 
 ## bench-quick: the benchmark without the x40 instance
 bench-quick: $(STAMP)
