@@ -120,6 +120,14 @@ LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
 gets only this share, the searches the rest: measured on ×10 (9 120 pairs) and ×40 (36 480),
 the main solves of 7–32 s improved neither stage (their bounds come from figures.py)."""
+LEND_ONLY_SHARE = 0.3
+LARGE_LEND_ONLY_SHARE = 0.9
+"""Share of the provider-fairness stage for re-optimising lent hours alone (`lend_only`, sites
+fixed; it ends as soon as it is proven), the main solve getting the rest; above LARGE_PAIRS the
+larger share: ×40 (36 480 pairs, 120 s), the stage's first 7.3 s left 5.6–5.8 h of excess and
+the full model's main solve then used 17 s without improving on it; with 90 % the sub-model
+reached 0 h in 16 s, proven, and travel had 8 s more (19 781 → 19 013 km in that pair of
+runs)."""
 LARGE_COVERAGE_LNS_SHARE = 0.9
 """Above LARGE_PAIRS, the coverage neighbourhoods get 90 % of the stage (the main solve 10 %,
 at least MIN_MAIN_SECONDS): tight10 in a 29-s stage, 28 658 860 / 28 659 682 € with the usual
@@ -513,7 +521,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
             if name == "provider_fairness":
-                sub = lend_only(b, solution, 0.3 * budget, workers)
+                share = LARGE_LEND_ONLY_SHARE if len(b.x) > LARGE_PAIRS else LEND_ONLY_SHARE
+                sub = lend_only(b, solution, share * budget, workers)
                 solution = verified(b, sub, solution, workers)
             hint(b, solution)
         lns_share = LNS_SHARE.get(name, 0.0) if len(b.data.cocs) > 2 else 0.0

@@ -178,19 +178,20 @@ def test_aiming_at_the_clause_keeps_every_rule(p: Problem) -> None:
     x, lend = greedy(data)
     raised = p.model_copy(deep=True)
     raised.tender.insertion_hours_min = int(insertion_of(data, x, lend) * 1.3 // SCALE) + 1
-    data = prepare(raised)
-    x, lend = greedy(data)
-    x2, lend2 = aim_at_clause(data, x, lend)
-    assert sorted(i for (i, _k), on in x2.items() if on) == sorted(
-        i for (i, _k), on in x.items() if on
-    )
-    assert insertion_of(data, x2, lend2) >= insertion_of(data, x, lend)
     lifted = raised.model_copy(deep=True)  # the social clause off: every other rule on
     lifted.tender.insertion_hours_min = 0
-    if check(lifted, _as_allocation(lifted, x, lend)) == []:
-        assert check(lifted, _as_allocation(lifted, x2, lend2)) == []
-    if greedy_is_valid(data, x2, lend2):
-        assert check(raised, _as_allocation(raised, x2, lend2)) == []
+    data = prepare(raised)
+    for insertion_first in (False, True):  # both greedies first_allocation aims
+        x, lend = greedy(data, insertion_first)
+        x2, lend2 = aim_at_clause(data, x, lend)
+        assert sorted(i for (i, _k), on in x2.items() if on) == sorted(
+            i for (i, _k), on in x.items() if on
+        )
+        assert insertion_of(data, x2, lend2) >= insertion_of(data, x, lend)
+        if check(lifted, _as_allocation(lifted, x, lend)) == []:
+            assert check(lifted, _as_allocation(lifted, x2, lend2)) == []
+        if greedy_is_valid(data, x2, lend2):
+            assert check(raised, _as_allocation(raised, x2, lend2)) == []
 
 
 def test_aimed_start_keeps_the_dependency_cap_of_the_taker() -> None:
