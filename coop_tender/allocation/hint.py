@@ -50,6 +50,21 @@ class _State:
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in data.lend_pairs:
             self.lenders[(k, t)].append(p)
+        self.period_of = [data.periods.index(it.period) for it in data.items]
+        self.insertion = [scaled_floor(m.insertion_rate) for m in data.cocs]
+        self.prov_insertion = [scaled_floor(m.insertion_rate) for m in data.provs]
+
+    def place(self, i: int, k: int, sign: int = 1) -> None:
+        """Site i joins co-contractor k (sign −1: leaves it): its hours, value, dependency room."""
+        h, v = self.d.items[i].hours, self.d.values[i]
+        self.hours[(k, self.period_of[i])] += sign * h
+        self.value[k] += sign * v
+        if self.dep_left[k] is not None:
+            self.dep_left[k] -= sign * v
+
+    def own_room(self, k: int, t: int) -> int:
+        """Hours of its own k may still put in t (capacity minus own hours on its sites)."""
+        return self.d.cap[(k, t)] - (self.hours[(k, t)] - self.received[(k, t)])
 
     def can_lend(self, p: int, k: int, t: int) -> int:
         """Hours provider p may still lend to k in period t (capacity, 480 h, dependency)."""
@@ -97,26 +112,22 @@ def greedy(
     With `insertion_first`, each site goes to the member with the highest insertion rate
     first (for a social clause the usual order misses)."""
     st = _State(data)
-    tidx = {p: t for t, p in enumerate(data.periods)}
     x: dict[tuple[int, int], int] = {}
     pinned = dict(data.pins)
     order = sorted(range(len(data.items)), key=lambda i: (i not in pinned, -data.items[i].hours))
     total_value = sum(data.values) or 1
-    rate = [scaled_floor(m.insertion_rate) for m in data.cocs]
     for i in order:
-        it, v = data.items[i], data.values[i]
-        t, h = tidx[it.period], it.hours
+        t, h, v = st.period_of[i], data.items[i].hours, data.values[i]
         best = None
         candidates = [pinned[i]] if i in pinned else data.eligible[i]
         for k in candidates:
             if st.dep_left[k] is not None and st.dep_left[k] < v:
                 continue
-            own_room = data.cap[(k, t)] - (st.hours[(k, t)] - st.received[(k, t)])
-            need = max(0, h - max(own_room, 0))
+            need = max(0, h - max(st.own_room(k, t), 0))
             if need and (st.share_room(k, t, h) < need or not st.borrow(k, t, need, dry=True)):
                 continue
             fill = (st.value[k] + v) / (data.targets[k] * total_value + 1)
-            key = (need, -rate[k] if insertion_first else 0, fill, data.dist_km[(i, k)])
+            key = (need, -st.insertion[k] if insertion_first else 0, fill, data.dist_km[(i, k)])
             if best is None or key < best[0]:
                 best = (key, k, need)
         if best is None:
@@ -124,10 +135,7 @@ def greedy(
         _, k, need = best
         if need:
             st.borrow(k, t, need, dry=False)
-        st.hours[(k, t)] += h
-        st.value[k] += v
-        if st.dep_left[k] is not None:
-            st.dep_left[k] -= v
+        st.place(i, k)
         x[(i, k)] = 1
     _raise_lending(data, st)
     return x, {key: h for key, h in st.lend.items() if h}
@@ -200,11 +208,13 @@ def first_allocation(
     minimum = data.problem.tender.insertion_hours_min * SCALE
     if insertion_of(data, x, lend) >= minimum:
         return x, lend
-    tries = [aim_at_clause(data, x, lend)]
-    if not greedy_is_valid(data, *tries[0]):
-        tries.append(aim_at_clause(data, *greedy(data, insertion_first=True)))
-    valid = [t for t in tries if greedy_is_valid(data, *t)]
-    return valid[0] if valid else max(tries, key=lambda t: insertion_of(data, *t))
+    aimed = aim_at_clause(data, x, lend)
+    if greedy_is_valid(data, *aimed):
+        return aimed
+    other = aim_at_clause(data, *greedy(data, insertion_first=True))
+    if greedy_is_valid(data, *other):
+        return other
+    return max(aimed, other, key=lambda t: insertion_of(data, *t))
 
 
 def aim_at_clause(
@@ -234,13 +244,9 @@ def _replay(
 ) -> _State:
     """The greedy's running totals for a given allocation."""
     st = _State(data)
-    tidx = {p: t for t, p in enumerate(data.periods)}
     for (i, k), on in x.items():
         if on:
-            st.hours[(k, tidx[data.items[i].period])] += data.items[i].hours
-            st.value[k] += data.values[i]
-            if st.dep_left[k] is not None:
-                st.dep_left[k] -= data.values[i]
+            st.place(i, k)
     for (p, k, t), h in lend.items():
         st.give(p, k, t, h)
     return st
@@ -251,8 +257,7 @@ def _lend_for_insertion(data: Data, st: _State, missing: int) -> int:
     still missing (× SCALE)."""
     if missing <= 0:
         return missing
-    rate = [scaled_floor(m.insertion_rate) for m in data.cocs]
-    prate = [scaled_floor(m.insertion_rate) for m in data.provs]
+    rate, prate = st.insertion, st.prov_insertion
     steps = sorted(
         ((prate[p] - rate[k], p, k, t) for p, k, t in data.lend_pairs if prate[p] > rate[k]),
         reverse=True,
@@ -272,8 +277,7 @@ def _move_for_insertion(data: Data, st: _State, x: dict[tuple[int, int], int], m
     """Move unpinned sites to eligible members with a higher insertion rate and room of their
     own (capacity, dependency cap), the one losing them keeping rule 4's share; returns what is
     still missing (× SCALE)."""
-    rate = [scaled_floor(m.insertion_rate) for m in data.cocs]
-    tidx = {p: t for t, p in enumerate(data.periods)}
+    rate = st.insertion
     pinned = {i for i, _k in data.pins}
     owner = {i: k for (i, k), on in x.items() if on and i not in pinned}
     steps = sorted(
@@ -288,16 +292,12 @@ def _move_for_insertion(data: Data, st: _State, x: dict[tuple[int, int], int], m
     for gain, i, k2 in steps:
         if missing <= 0:
             break
-        k, h, v = owner[i], data.items[i].hours, data.values[i]
-        t = tidx[data.items[i].period]
-        gain = h * (rate[k2] - rate[k])  # the owner may have changed since the list was made
-        if gain <= 0 or not _can_move(data, st, k, k2, t, h, v):
+        k = owner[i]
+        gain = data.items[i].hours * (rate[k2] - rate[k])  # the owner may have changed since
+        if gain <= 0 or not _can_move(data, st, i, k, k2):
             continue
-        for member, sign in ((k, -1), (k2, 1)):
-            st.hours[(member, t)] += sign * h
-            st.value[member] += sign * v
-            if st.dep_left[member] is not None:
-                st.dep_left[member] -= sign * v
+        st.place(i, k, -1)
+        st.place(i, k2)
         del x[(i, k)]
         x[(i, k2)] = 1
         owner[i] = k2
@@ -305,12 +305,10 @@ def _move_for_insertion(data: Data, st: _State, x: dict[tuple[int, int], int], m
     return missing
 
 
-def _can_move(data: Data, st: _State, k: int, k2: int, t: int, h: int, v: int) -> bool:
-    """Whether k2 can take a site of h hours and v cents from k in period t with its own
-    hours, and k still keeps the hours lent to it within rule 4 afterwards."""
-    own_room = data.cap[(k2, t)] - (st.hours[(k2, t)] - st.received[(k2, t)])
-    if own_room < h or (st.dep_left[k2] is not None and st.dep_left[k2] < v):
+def _can_move(data: Data, st: _State, i: int, k: int, k2: int) -> bool:
+    """Whether k2 can take site i from k with its own hours (capacity, dependency cap), k
+    still keeping the hours lent to it within rule 4 afterwards."""
+    t, h, v = st.period_of[i], data.items[i].hours, data.values[i]
+    if st.own_room(k2, t) < h or (st.dep_left[k2] is not None and st.dep_left[k2] < v):
         return False
-    left = st.hours[(k, t)] - h
-    cap = left if st.share is None else min(left, st.share * left // SCALE)
-    return st.received[(k, t)] <= cap
+    return st.share_room(k, t, -h) >= 0
