@@ -38,13 +38,35 @@ def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> in
     the fairness excesses: with them GLOP ended ABNORMAL on ×10 (their coefficients reach 10¹⁴),
     and the turnover windows fixed by solve.fix_stage keep what they say for travel. When
     coverage is total, the covered-value row is replaced by "each site to one member"."""
+    proto = b.model.proto
+    if proto.objective.scaling_factor not in (0.0, 1.0):
+        return None  # a maximised objective: not the travel stage
+    lp = _solved(b, seconds, skip)
+    if lp is None:
+        return None
+    value = lp.Objective().Value() + proto.objective.offset
+    return math.floor(value - RELATIVE_MARGIN * abs(value) - 1)
+
+
+def lp_values(b: Built, seconds: float, zero: frozenset[int] = frozenset()) -> list[float] | None:
+    """The LP relaxation's optimal values of every model variable (by index) for the model's
+    current objective, maximised or minimised, with the variables of `zero` fixed to 0; None
+    when not proven within `seconds`. A guide for rounding (solve.lp_rounding), not a bound."""
+    lp = _solved(b, seconds, frozenset(), zero)
+    return None if lp is None else [v.solution_value() for v in lp.variables()]
+
+
+def _solved(
+    b: Built, seconds: float, skip: frozenset[str], zero: frozenset[int] = frozenset()
+) -> pywraplp.Solver | None:
+    """The relaxation of `lp_bound`'s docstring, solved to optimality within `seconds`; None
+    if no simplex is available or it does not prove an optimum in time. The model's objective
+    as CP-SAT stores it (a maximised one negated) is minimised."""
     excess = {b.turnover_excess.index, b.provider_excess.index}
     excess.update(var.index for var in b.group_excess)
     rows = model_rows(b)
     total = must_cover(b) is not None
     proto = b.model.proto
-    if proto.objective.scaling_factor not in (0.0, 1.0):
-        return None  # a maximised objective: not the travel stage
     lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
     if lp is None:
         return None
@@ -55,6 +77,8 @@ def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> in
         column = model.variable.add()
         column.lower_bound = _finite(dom[0], -inf)
         column.upper_bound = _finite(dom[len(dom) - 1], inf)
+    for index in zero:
+        model.variable[index].upper_bound = min(model.variable[index].upper_bound, 0.0)
     for ref, coeff in zip(proto.objective.vars, proto.objective.coeffs, strict=True):
         model.variable[ref].objective_coefficient = float(coeff)
     for r, kind in enumerate(rows.kind):
@@ -74,10 +98,7 @@ def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> in
         _add_row(model, refs, [1] * len(refs), 1.0, 1.0)
     lp.LoadModelFromProto(model)
     lp.SetTimeLimit(max(1, int(seconds * 1000)))
-    if lp.Solve() != pywraplp.Solver.OPTIMAL:
-        return None
-    value = lp.Objective().Value() + proto.objective.offset
-    return math.floor(value - RELATIVE_MARGIN * abs(value) - 1)
+    return lp if lp.Solve() == pywraplp.Solver.OPTIMAL else None
 
 
 def _add_row(model, refs: list[int], coeffs: list[int], low: float, high: float) -> None:

@@ -14,6 +14,7 @@ finds a valid allocation). An answer found in no time is "unknown", never "infea
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from ortools.sat.python import cp_model
 
 from coop_tender.allocation import solve
 from coop_tender.allocation.hint import (
+    ORDERS,
     aim_at_clause,
     first_allocation,
     greedy,
@@ -207,3 +209,48 @@ def test_aimed_start_keeps_the_dependency_cap_of_the_taker() -> None:
     x, lend = greedy(data)
     assert aim_at_clause(data, x, lend) == (x, lend)
     assert not greedy_is_valid(data, *first_allocation(data))
+
+
+def test_the_start_takes_the_site_order_that_covers_most() -> None:
+    """100 h of capacity; by hours first the 60-h site (600 €) leaves no room for the two 50-h
+    ones (1 000 € each), by value both fit: the start covers 2 000 €, the optimum by hand."""
+    p = problem([item("A", 60, 600), item("B", 50, 1000), item("C", 50, 1000)], [member("M", 100)])
+    data = prepare(p)
+    x, _ = greedy(data)  # by hours: what the greedy alone would start from
+    assert {data.items[i].id for (i, _k), on in x.items() if on} == {"A"}
+    x, lend = first_allocation(data)
+    assert {data.items[i].id for (i, _k), on in x.items() if on} == {"B", "C"}
+    assert greedy_is_valid(data, x, lend)
+
+
+def test_the_start_leaves_out_what_the_providers_cannot_back() -> None:
+    """200 h of own capacity, 10 h of AI hours and rule 8 at 10 %: the two 100-h sites need
+    20 lent hours, so the greedy trims the one of least value per hour (10 €/h against
+    30 €/h) and its start keeps every rule, as the checker confirms."""
+    items = [item("A", 100, 1000), item("B", 100, 3000)]
+    members = [member("M", 200), provider("P", 10)]
+    p = problem(items, members, min_provider_share=0.1)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert {data.items[i].id for (i, _k), on in x.items() if on} == {"B"}
+    assert greedy_is_valid(data, x, lend)
+    assert check(p, _as_allocation(p, x, lend)) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_items=14, max_members=5, max_providers=2))
+def test_every_start_the_greedy_claims_valid_is(p: Problem) -> None:
+    """Each site order, the rule-8 trim and the LP's preferences (here random ones): whenever
+    the greedy's own bookkeeping calls a start valid, the checker agrees."""
+    data = prepare(p)
+    if data.pin_problems:
+        return
+    rng = random.Random(len(data.items))
+    noise = {
+        key: rng.random() for i, ks in enumerate(data.eligible) for key in ((i, k) for k in ks)
+    }
+    starts = [greedy(data, order=order) for order in ORDERS]
+    starts += [greedy(data, prefer=noise), first_allocation(data)]
+    for x, lend in starts:
+        if greedy_is_valid(data, x, lend):
+            assert check(p, _as_allocation(p, x, lend)) == []
