@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench bench-median bench-quick serve stop examples system-deps clean
+.PHONY: demo test lint format bench bench-median bench-quick sweep serve stop examples system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 ## bench-median: the benchmark with three runs of ours per instance (median and range shown)
 bench-median: $(STAMP)
 	$(BIN)/python -m bench.run --repeat 3
+
+## sweep: 40 varied tenders from the national SIAE directory, judged by the checker, against the peers
+sweep: $(STAMP)
+	$(BIN)/python -m bench.sweep --count 40 --peers
 
 ## bench-quick: the benchmark without the x40 instance
 bench-quick: $(STAMP)

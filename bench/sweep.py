@@ -242,12 +242,16 @@ def versus(problem: Problem, ours: Allocation, peer: Allocation) -> str:
         ("fairness", Decimal(a["worst_excess"]) - Decimal(b["worst_excess"]), Decimal("0.01")),
         ("travel", Decimal(str(a["travel_km"])) - Decimal(str(b["travel_km"])), Decimal("0.05")),
     )
+    figures = (
+        f"(ours {a['covered_value']} €, {a['worst_excess']} €, {a['travel_km']} km; "
+        f"peer {b['covered_value']} €, {b['worst_excess']} €, {b['travel_km']} km)"
+    )
     for name, worse_by, tie in steps:
         if worse_by > tie:
-            return f"worse on {name} ({a['travel_km']} km vs {b['travel_km']} km)"
+            return f"worse on {name} {figures}"
         if worse_by < -tie:
-            return f"better on {name}"
-    return "same"
+            return f"better on {name} {figures}"
+    return f"same {figures}"
 
 
 def main(argv: list[str] | None = None) -> int:
