@@ -48,6 +48,20 @@ def lp_bound(b: Built, seconds: float, skip: frozenset[str] = frozenset()) -> in
     return math.floor(value - RELATIVE_MARGIN * abs(value) - 1)
 
 
+def lp_ceiling(b: Built, seconds: float) -> int | None:
+    """An upper bound of the model's current (maximised) objective, in model units, from its
+    LP relaxation (raised by the same safety margin as `lp_bound`); None when not proven in
+    `seconds` or when the objective is minimised."""
+    proto = b.model.proto
+    if proto.objective.scaling_factor >= 0:
+        return None  # CP-SAT stores a maximised objective negated, scaling factor −1
+    lp = _solved(b, seconds, frozenset())
+    if lp is None:
+        return None
+    value = -(lp.Objective().Value() + proto.objective.offset)
+    return math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
+
+
 def lp_values(b: Built, seconds: float, zero: frozenset[int] = frozenset()) -> list[float] | None:
     """The LP relaxation's optimal values of every model variable (by index) for the model's
     current objective, maximised or minimised, with the variables of `zero` fixed to 0; None

@@ -78,3 +78,22 @@ def test_fairness_optimum_is_not_the_one_a_presolve_bug_certifies() -> None:
     stage = next(s for s in solved(p).stages if s.name == "turnover_fairness")
     assert stage.value <= float(by_hand) + 0.005
     assert stage.bound is None or stage.bound <= stage.value
+
+
+def test_no_provider_under_rule_8_is_said_first() -> None:
+    """No AI in the group and rule 8 at 10 %: nothing can be assigned, and the explanation
+    says why before the per-territory details; with an AI that serves another territory only,
+    the same, in other words."""
+    items = [item("S1", 10, 100), item("S2", 10, 100)]
+    a = solved(problem(items, [member("A", 100)], min_provider_share=0.1))
+    assert sorted(a.unassigned) == ["S1", "S2"]
+    first = next(n for n, line in enumerate(a.explanation) if "Aucun prestataire" in line)
+    assert "n'en compte aucun" in a.explanation[first]
+    assert first < min(n for n, line in enumerate(a.explanation) if "h de travaux" in line)
+    far = provider("P", 50, territories=["T2"])
+    a = solved(problem(items, [member("A", 100), far], min_provider_share=0.1))
+    assert sorted(a.unassigned) == ["S1", "S2"]
+    assert "aucun n'a déclaré d'heures" in text(a)
+    near = provider("P", 50)
+    a = solved(problem(items, [member("A", 100), near], min_provider_share=0.1))
+    assert a.unassigned == [] and "Aucun prestataire" not in text(a)

@@ -254,3 +254,18 @@ def test_every_start_the_greedy_claims_valid_is(p: Problem) -> None:
     for x, lend in starts:
         if greedy_is_valid(data, x, lend):
             assert check(p, _as_allocation(p, x, lend)) == []
+
+
+def test_the_trim_never_breaks_rule_4() -> None:
+    """M (140 h of its own) borrows 60 h for its two 100-h sites (rule 4's 30 % of 200 h);
+    rule 8 wants 35 %, 70 h, and the AI has only 60 h. Leaving either site out would leave
+    60 lent hours on 100 h of sites, over rule 4's 30 h: the trim leaves both, and the start
+    stays short of rule 8 rather than break rule 4 (the checker names rule 8 only)."""
+    items = [item("A", 100, 1000), item("B", 100, 3000)]
+    members = [member("M", 140), provider("P", 60)]
+    p = problem(items, members, max_provider_share=0.3, min_provider_share=0.35)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert len([on for on in x.values() if on]) == 2 and sum(lend.values()) == 60
+    found = check(p, _as_allocation(p, x, lend))
+    assert found and all(f.startswith("Règle 8") for f in found), found

@@ -2,7 +2,8 @@
 
 A sub-model must be the full model with the other variables fixed: the same optimum as CP-SAT
 on the full model pinned the old way, and its answer valid for the independent checker. The LP
-bound must never exceed an allocation's travel, nor the brute-force optimum of a small tender.
+bound must never exceed an allocation's travel, nor the brute-force optimum of a small tender;
+the LP ceiling of a maximised objective never fall below CP-SAT's proven optimum.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from ortools.sat.python import cp_model
 
 from coop_tender.allocation.figures import model_value
 from coop_tender.allocation.lns import _pin, _solve_pinned
-from coop_tender.allocation.model import build_model, prepare
-from coop_tender.allocation.relaxation import lp_bound
+from coop_tender.allocation.model import build_model, insertion_expr, prepare
+from coop_tender.allocation.relaxation import lp_bound, lp_ceiling
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import Outcome, fix_rules, read_solution
 from coop_tender.allocation.submodel import free_items, free_members, solve_free
@@ -152,3 +153,21 @@ def test_variables_added_after_a_sub_solve_are_read() -> None:
     assert solve_free(b, sol, {b.x[(0, a)].index}, 2.0, 1)[0] == cp_model.OPTIMAL
     group_excess_vars(b, [{a}, {c}], 10**6)
     assert solve_free(b, sol, {b.x[(0, a)].index}, 2.0, 1)[0] == cp_model.OPTIMAL
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_items=10, max_members=4, max_providers=2))
+def test_lp_ceiling_is_above_the_most_insertion_hours(p: Problem) -> None:
+    """The LP ceiling that may prove a social clause out of reach (solve.climb_social_clause)
+    is never below what CP-SAT proves reachable, the clause lifted, every other rule on."""
+    b = build_model(p)
+    fix_rules(b, {name: name != "social_clause" for name in b.rules})
+    b.model.maximize(insertion_expr(b))
+    ceiling = lp_ceiling(b, 5.0)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10.0
+    solver.parameters.num_workers = 1
+    code = solver.solve(b.model)
+    assume(code == cp_model.OPTIMAL)
+    assert ceiling is not None
+    assert ceiling >= round(solver.objective_value)
