@@ -420,11 +420,32 @@ def _solve_fixed(b: Built, on: set[str], seconds: float, workers: int) -> int:
     """
     from coop_tender.allocation.solve import fix_rules, new_solver
 
+    started = time.perf_counter()
+    if "social_clause" in on and _clause_beyond_lp(b, on, LP_TEST_SHARE * seconds):
+        return cp_model.INFEASIBLE
     fix_rules(b, {n: n in on for n in b.rules})
     b.model.clear_objective()
     b.model.clear_hints()
     b.model.clear_assumptions()
-    return new_solver(seconds, workers).solve(b.model)
+    return new_solver(seconds - (time.perf_counter() - started), workers).solve(b.model)
+
+
+LP_TEST_SHARE = 0.3
+"""Of a removal test's time, at most this for the LP ceiling that may settle it at once."""
+
+
+def _clause_beyond_lp(b: Built, on: set[str], seconds: float) -> bool:
+    """Whether the LP relaxation proves the social clause out of reach under the other rules
+    of `on` (its ceiling of insertion hours below the clause): then `on` cannot hold."""
+    from coop_tender.allocation.solve import fix_rules
+
+    fix_rules(b, {n: n in on and n != "social_clause" for n in b.rules})
+    b.model.clear_hints()
+    b.model.clear_assumptions()
+    b.model.maximize(insertion_expr(b))
+    ceiling = lp_ceiling(b, seconds)
+    b.model.clear_objective()
+    return ceiling is not None and ceiling < b.data.problem.tender.insertion_hours_min * SCALE
 
 
 def _solve_with(b: Built, names: list[str], seconds: float) -> tuple[int, list[str]]:

@@ -139,32 +139,8 @@ def greedy(
     order_ = sorted(range(len(data.items)), key=lambda i: (i not in pinned, -mass[i], key(i)))
     total_value = sum(data.values) or 1
     for i in order_:
-        t, h, v = st.period_of[i], data.items[i].hours, data.values[i]
-        best = None
         candidates = [pinned[i]] if i in pinned else data.eligible[i]
-        for k in candidates:
-            if st.dep_left[k] is not None and st.dep_left[k] < v:
-                continue
-            need = max(0, h - max(st.own_room(k, t), 0))
-            if need and (st.share_room(k, t, h) < need or not st.borrow(k, t, need, dry=True)):
-                continue
-            fill = (st.value[k] + v) / (data.targets[k] * total_value + 1)
-            key = (
-                -round(lp.get((i, k), 0.0), 3),
-                need,
-                -st.insertion[k] if insertion_first else 0,
-                fill,
-                data.dist_km[(i, k)],
-            )
-            if best is None or key < best[0]:
-                best = (key, k, need)
-        if best is None:
-            continue
-        _, k, need = best
-        if need:
-            st.borrow(k, t, need, dry=False)
-        st.place(i, k)
-        x[(i, k)] = 1
+        _place(data, st, x, i, candidates, total_value, lp, insertion_first)
     if _raise_lending(data, st) > 0:
         removed = _trim_for_rule8(data, st, x, pinned)
         if _raise_lending(data, st) > 0:  # still short: a fuller hint serves CP-SAT better
@@ -172,6 +148,48 @@ def greedy(
                 st.place(i, k)
                 x[(i, k)] = 1
     return x, {key: h for key, h in st.lend.items() if h}
+
+
+def _place(
+    data: Data,
+    st: _State,
+    x: dict[tuple[int, int], int],
+    i: int,
+    candidates: list[int],
+    total_value: int,
+    lp: dict[tuple[int, int], float],
+    insertion_first: bool,
+) -> bool:
+    """Site i to the best of `candidates` that can take it — within its dependency cap, with
+    its own hours, else borrowing within rule 4, the providers' capacity and the 480 h — by
+    the LP's preference, fewest borrowed hours, (insertion rate,) furthest below target,
+    nearest; False when none can."""
+    t, h, v = st.period_of[i], data.items[i].hours, data.values[i]
+    best = None
+    for k in candidates:
+        if st.dep_left[k] is not None and st.dep_left[k] < v:
+            continue
+        need = max(0, h - max(st.own_room(k, t), 0))
+        if need and (st.share_room(k, t, h) < need or not st.borrow(k, t, need, dry=True)):
+            continue
+        fill = (st.value[k] + v) / (data.targets[k] * total_value + 1)
+        rank = (
+            -round(lp.get((i, k), 0.0), 3),
+            need,
+            -st.insertion[k] if insertion_first else 0,
+            fill,
+            data.dist_km[(i, k)],
+        )
+        if best is None or rank < best[0]:
+            best = (rank, k, need)
+    if best is None:
+        return False
+    _, k, need = best
+    if need:
+        st.borrow(k, t, need, dry=False)
+    st.place(i, k)
+    x[(i, k)] = 1
+    return True
 
 
 def _rule8_missing(data: Data, st: _State) -> int:
