@@ -108,7 +108,7 @@ class _Context:
         self.b, d = b, b.data
         policy = d.problem.policy
         self.periods = range(len(d.periods))
-        self.period_of = [d.periods.index(it.period) for it in d.items]
+        self.period_of = d.period_of
         self.hours = [it.hours for it in d.items]
         self.share = scaled_floor(policy.max_provider_share) if policy.max_provider_share else 0
         self.has_share = policy.max_provider_share is not None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
+from coop_tender.allocation.hint import covered_of
 from coop_tender.allocation.model import (
     COMPANY_KINDS,
     SCALE,
@@ -235,7 +236,7 @@ def _relaxation_sentences(
     # moves) share the rest.
     first = [g for g in LIFTED_GROUPS if g in active and blocking.get(g)]
     later = [g for g in LIFTED_GROUPS if g in active and not blocking.get(g)]
-    covered = sum(data.values[i] for (i, _k), v in solution.x.items() if v)
+    covered = covered_of(data, solution.x)
     out: list[str] = []
     unknown: list[str] = []
     reserve = LATER_SHARE * (end - time.perf_counter()) if first and later else 0.0

@@ -198,7 +198,7 @@ def coverage_ceiling(b: Built) -> int:
 
     d, rooms = b.data, _rooms(b)
     if not _rule_on(b, "capacity"):  # a diagnosis with rule 3 lifted: hours are unbounded
-        return sum(d.values[i] for i, ms in enumerate(d.eligible) if ms)
+        return d.coverable_value
     lenders: dict[tuple[int, int], set[int]] = {}
     for p, k, t in d.lend_pairs:
         lenders.setdefault((k, t), set()).add(p)

@@ -52,7 +52,7 @@ class _State:
         self.lenders: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> providers
         for p, k, t in data.lend_pairs:
             self.lenders[(k, t)].append(p)
-        self.period_of = [data.periods.index(it.period) for it in data.items]
+        self.period_of = data.period_of
         self.insertion = [scaled_floor(m.insertion_rate) for m in data.cocs]
         self.prov_insertion = [scaled_floor(m.insertion_rate) for m in data.provs]
 
@@ -295,16 +295,16 @@ def first_allocation(
     clause: only that one reaches it, and CP-SAT then needs no search for a start). A start
     that meets the clause but misses a pin or rule 8 is preferred to one that misses it."""
     minimum = data.problem.tender.insertion_hours_min * SCALE
-    coverable = sum(data.values[i] for i, able in enumerate(data.eligible) if able)
-    starts = []
+    starts, valid = [], []
     for order in ORDERS:
         x, lend = greedy(data, order=order)
         if insertion_of(data, x, lend) < minimum:
             x, lend = aim_at_clause(data, x, lend)
         starts.append((x, lend))
-        if covered_of(data, x) == coverable and greedy_is_valid(data, x, lend):
-            break  # every site that has an eligible member: no order does better
-    valid = [start for start in starts if greedy_is_valid(data, *start)]
+        if greedy_is_valid(data, x, lend):
+            valid.append((x, lend))
+            if covered_of(data, x) == data.coverable_value:
+                break  # every site that has an eligible member: no order does better
     if valid:
         return max(valid, key=lambda start: covered_of(data, start[0]))
     reaching = [start for start in starts if insertion_of(data, *start) >= minimum]

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from ortools.sat.python import cp_model
 
@@ -109,6 +110,17 @@ class Data:
     cap: dict[tuple[int, int], int]  # (co-contractor, period) -> hours
     pcap: dict[tuple[int, int], int]  # (provider, period) -> hours
     items_of: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (m, t) -> items
+
+    @cached_property
+    def period_of(self) -> list[int]:
+        """Period index of each item."""
+        index = {p: t for t, p in enumerate(self.periods)}
+        return [index[it.period] for it in self.items]
+
+    @cached_property
+    def coverable_value(self) -> int:
+        """Cents of the sites some co-contractor may take: the most any allocation covers."""
+        return sum(v for v, able in zip(self.values, self.eligible, strict=True) if able)
 
 
 def _targets(problem: Problem, cocs: list[Member]) -> list[Fraction]:

@@ -479,19 +479,18 @@ def lp_rounding(
     )
 
     d = b.data
-    coverable = sum(d.values[i] for i, able in enumerate(d.eligible) if able)
-    if valid and covered_of(d, x) == coverable:
+    if valid and covered_of(d, x) == d.coverable_value:
         return None
     expr, _ = _objective(b, "coverage")
     b.model.maximize(expr)
     lendable: dict[tuple[int, int], int] = {}
     for p, k, t in d.lend_pairs:
         lendable[(k, t)] = lendable.get((k, t), 0) + d.pcap[(p, t)]
-    period = [d.periods.index(it.period) for it in d.items]
+    period_of = d.period_of
     too_big = frozenset(  # sites larger than all the hours the member could have: out
         v.index
         for (i, k), v in b.x.items()
-        if d.items[i].hours > d.cap.get((k, period[i]), 0) + lendable.get((k, period[i]), 0)
+        if d.items[i].hours > d.cap.get((k, period_of[i]), 0) + lendable.get((k, period_of[i]), 0)
     )
     values = lp_values(b, seconds, too_big)
     if values is None:
