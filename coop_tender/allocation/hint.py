@@ -5,13 +5,15 @@ CP-SAT otherwise spends its first seconds).
 Items go, largest first (by hours, by value or by value per hour: the best of the three is
 kept), to the eligible co-contractor furthest below its target share that can take them with
 its own hours, else with the fewest hours borrowed from providers; then lent hours are raised
-until the minimum provider share (rule 8) holds. When that start falls short of the social
-clause (rule 7), `aim_at_clause` raises its insertion hours. Same integer
-arithmetic as the model, so a hint that looks feasible here is feasible there.
+until the minimum provider share (rule 8) holds, sites the providers cannot back left out
+(`_trim_for_rule8`). When that start falls short of the social clause (rule 7),
+`aim_at_clause` raises its insertion hours. Same integer arithmetic as the model, so a hint
+that looks feasible here is feasible there.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -192,39 +194,120 @@ def _place(
     return True
 
 
-def _rule8_missing(data: Data, st: _State) -> int:
-    """Lent hours still missing for rule 8's minimum share (≤ 0: it holds)."""
+def _rule8_missing(data: Data, st: _State, hours: int = 0, lent: int = 0) -> int:
+    """Lent hours still missing for rule 8's minimum share (≤ 0: it holds), with `hours` more
+    site hours and `lent` fewer lent hours than now."""
     share = data.problem.policy.min_provider_share
     if not share:
         return 0
-    required = -(-(scaled_ceil(share) * sum(st.hours.values())) // SCALE)
-    return required - sum(st.received.values())
+    required = -(-(scaled_ceil(share) * (sum(st.hours.values()) + hours)) // SCALE)
+    return required - sum(st.received.values()) + lent
 
 
 def _trim_for_rule8(
     data: Data, st: _State, x: dict[tuple[int, int], int], pinned: dict[int, int]
 ) -> list[tuple[int, int]]:
-    """Leave out sites, least value per hour first, until the providers' hours can make up
-    rule 8's share: more sites than they can back would break it (the greedy fills capacity
-    without counting it). Only sites whose removal keeps the member's lent hours within rule
-    4; pinned sites stay. Returns the sites left out, which the greedy puts back when rule 8
-    still fails (on the tests' equal-shares tender CP-SAT repairs the fuller hint in 6 runs of
-    6, the trimmed one in 5). Measured on an 80-site tender with 4 small AI (bench/sweep.py,
-    variant 5): the greedy's 1 216 375 € broke rule 8, the coverage LP allows 897 714 €."""
+    """Leave out sites until the providers' hours can make up rule 8's share: more sites than
+    they can back would break it (the greedy fills capacity without counting it). First, least
+    value per hour first, each site whose removal lowers the hours still missing, the hours lent
+    to its member beyond rule 4's share afterwards given back; then `_clear_residues`. Pinned
+    sites stay. Returns the sites left out, which the greedy puts back when rule 8 still fails
+    (a fuller hint for CP-SAT to repair). Measured on an 80-site tender with 4 small AI
+    (bench/sweep.py, variant 5): the greedy's 1 216 375 € broke rule 8, the coverage LP allows
+    897 714 €."""
     placed = sorted(
         ((i, k) for (i, k), on in x.items() if on and i not in pinned),
         key=lambda ik: data.values[ik[0]] / data.items[ik[0]].hours,
     )
-    removed = []
+    removed: list[tuple[int, int]] = []
     for i, k in placed:
+        missing = _rule8_missing(data, st)
+        if missing <= 0:
+            return removed
+        t, h = st.period_of[i], data.items[i].hours
+        back = max(0, -st.share_room(k, t, -h))
+        if _rule8_missing(data, st, -h, back) < missing:
+            _leave_out(data, st, x, i, k, back)
+            removed.append((i, k))
+    if _rule8_missing(data, st) > 0:
+        removed += _clear_residues(data, st, x, pinned)
+    return removed
+
+
+RESIDUE_WORK = 200_000
+"""Most steps (sites × residues) `_clear_residues` takes: milliseconds for 10 residues."""
+
+
+def _clear_residues(
+    data: Data, st: _State, x: dict[tuple[int, int], int], pinned: dict[int, int]
+) -> list[tuple[int, int]]:
+    """When rule 4's share caps each member's lent hours at a fraction of its site hours that is
+    not whole (10 % of 1 287 h: 128 h, not 128.7), those fractions are lost to rule 8; with the
+    minimum share equal to the maximum, every member's hours must be a multiple of 10 in each
+    period. For the members at their cap, least value per lost fraction first, leave out the
+    sites of least value whose hours make the rest such a multiple (a small subset-sum over
+    the residues), until rule 8 holds. Measured on sweep variants 134 and 139 (both shares at
+    10 %): no valid start, and no allocation found in 3 s / 20 s, before it."""
+    if not st.share:
+        return []
+    modulus = SCALE // math.gcd(st.share, SCALE)  # hours of a member that lose no fraction
+    by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (i, k), on in x.items():
+        if on and i not in pinned:
+            by_member[(k, st.period_of[i])].append(i)
+    options = []
+    work = 0
+    for (k, t), sites in sorted(by_member.items()):
+        hours = st.hours[(k, t)]
+        lost = st.share * hours % SCALE
+        if not lost or st.received[(k, t)] < st.share * hours // SCALE:
+            continue  # no fraction lost, or not at its cap: nothing gained there
+        work += modulus * len(sites)
+        if work > RESIDUE_WORK:
+            break
+        subset = _cheapest_residue(data, sites, hours % modulus, modulus)
+        if subset is not None:
+            cost = sum(data.values[i] for i in subset)
+            options.append((cost / lost, k, subset))
+    removed = []
+    for _score, k, subset in sorted(options):
         if _rule8_missing(data, st) <= 0:
             break
-        if st.share_room(k, st.period_of[i], -data.items[i].hours) < 0:
-            continue  # its lent hours would break rule 4's share without this site
-        st.place(i, k, -1)
-        del x[(i, k)]
-        removed.append((i, k))
+        for i in subset:
+            back = max(0, -st.share_room(k, st.period_of[i], -data.items[i].hours))
+            _leave_out(data, st, x, i, k, back)
+            removed.append((i, k))
     return removed
+
+
+def _cheapest_residue(data: Data, sites: list[int], residue: int, modulus: int) -> list[int] | None:
+    """The sites of least total value whose hours add up to `residue` modulo `modulus`
+    (dynamic programming over the residues); None when no subset does."""
+    best: dict[int, tuple[int, list[int]]] = {0: (0, [])}
+    for i in sites:
+        h, v = data.items[i].hours % modulus, data.values[i]
+        for r, (cost, subset) in list(best.items()):
+            r2 = (r + h) % modulus
+            if r2 not in best or cost + v < best[r2][0]:
+                best[r2] = (cost + v, [*subset, i])
+    found = best.get(residue)
+    return None if found is None or not found[1] else found[1]
+
+
+def _leave_out(
+    data: Data, st: _State, x: dict[tuple[int, int], int], i: int, k: int, back: int
+) -> None:
+    """Site i leaves co-contractor k, which gives `back` lent hours back to its providers."""
+    t = st.period_of[i]
+    for (p, k2, t2), h in sorted(st.lend.items(), key=lambda kv: -kv[1]):
+        if back <= 0:
+            break
+        if (k2, t2) == (k, t) and h > 0:
+            take = min(h, back)
+            st.give(p, k, t, -take)
+            back -= take
+    st.place(i, k, -1)
+    del x[(i, k)]
 
 
 def _raise_lending(data: Data, st: _State) -> int:

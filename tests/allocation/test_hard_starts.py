@@ -6,9 +6,11 @@ tenders); failing that, the clause is lifted and insertion hours climbed to it
 (solve.climb_social_clause): a valid start, or a proof that none exists.
 
 A tender whose minimum and maximum provider shares are equal (30 %) needs every co-contractor
-to receive exactly 30 % of its hours in each period: the greedy misses it, and maximising
-coverage from scratch found nothing in 6 s (it was then reported "infeasible", while HiGHS
-finds a valid allocation). An answer found in no time is "unknown", never "infeasible".
+to receive exactly 30 % of its hours in each period, in whole hours: its hours must be a
+multiple of 10 in each period. The greedy used to miss it, and maximising coverage from scratch
+found nothing in 6 s (it was then reported "infeasible", while HiGHS finds a valid
+allocation); its rule-8 trim now leaves out the sites that make those multiples. An answer
+found in no time is "unknown", never "infeasible".
 """
 
 from __future__ import annotations
@@ -53,20 +55,49 @@ def _equal_shares() -> Problem:
 
 
 def test_equal_provider_shares_get_a_valid_allocation() -> None:
+    """The greedy's start keeps every rule (the checker agrees), with each co-contractor's
+    hours a multiple of 10 in each period; CP-SAT's allocation from it too."""
     p = _equal_shares()
     assert p.policy.min_provider_share == p.policy.max_provider_share == 0.3
     data = prepare(p)
-    assert not greedy_is_valid(data, *greedy(data))  # what makes this tender hard to start
+    x, lend = greedy(data)
+    assert greedy_is_valid(data, x, lend)
+    assert check(p, _as_allocation(p, x, lend)) == []
+    hours: dict[tuple[int, str], int] = {}
+    for (i, k), on in x.items():
+        key = (k, data.items[i].period)
+        hours[key] = hours.get(key, 0) + on * data.items[i].hours
+    assert hours and all(h % 10 == 0 for h in hours.values()), hours
     allocation = solve(p, time_limit=10)
     assert allocation.status in ("feasible", "optimal")
     assert allocation.assignments
     assert check(p, allocation) == []
 
 
+def _exact_clause(trades: int = 200) -> Problem:
+    """For each trade, a 57-h share of the social clause that only its CO (insertion rate
+    0.19, 300 h) can meet, by working exactly its 300 h: 174 + 66 + 3 × 20 h, a subset sum the
+    greedy's largest-first order and its local moves toward the clause miss (one trade of it
+    found by hypothesis)."""
+    hours = [233, 20, 20, 20, 20, 258, 174, 329, 66]
+    items, members = [], []
+    for t in range(trades):
+        items += [item(f"S{t}-{n}", h, 30 * h, trade=f"lot-{t}") for n, h in enumerate(hours)]
+        members.append(member(f"CO{t}", 300, insertion_rate=0.19, trades=[f"lot-{t}"]))
+    return problem(items, members, insertion_hours_min=57 * trades)
+
+
 def test_no_answer_in_time_is_unknown_not_infeasible() -> None:
-    """The equal-shares tender above is allocated in 10 s; in a millisecond nothing is found
-    (its greedy start breaks rule 8), and nothing was proven impossible."""
-    p = _equal_shares()
+    """The exact-clause tender has a valid allocation (built here by hand: the checker
+    agrees), which no start of the greedy finds; in a millisecond CP-SAT finds none either,
+    and nothing was proven impossible: "unknown"."""
+    p = _exact_clause()
+    data = prepare(p)
+    assert not greedy_is_valid(data, *first_allocation(data))
+    k_of = {m.id: k for k, m in enumerate(data.cocs)}
+    i_of = {it.id: i for i, it in enumerate(data.items)}
+    by_hand = {(i_of[f"S{t}-{n}"], k_of[f"CO{t}"]): 1 for t in range(200) for n in (2, 3, 4, 6, 8)}
+    assert check(p, _as_allocation(p, by_hand, {})) == []
     allocation = solve(p, time_limit=0.001)
     assert allocation.status == "unknown"
     assert not allocation.assignments
@@ -258,14 +289,40 @@ def test_every_start_the_greedy_claims_valid_is(p: Problem) -> None:
 
 def test_the_trim_never_breaks_rule_4() -> None:
     """M (140 h of its own) borrows 60 h for its two 100-h sites (rule 4's 30 % of 200 h);
-    rule 8 wants 35 %, 70 h, and the AI has only 60 h. Leaving either site out would leave
-    60 lent hours on 100 h of sites, over rule 4's 30 h: the trim leaves both, and the start
-    stays short of rule 8 rather than break rule 4 (the checker names rule 8 only)."""
+    rule 8 wants 35 %, 70 h, and the AI has only 60 h. Leaving one site out leaves 60 lent
+    hours on 100 h of sites, over rule 4's 30 h: the trim gives 30 h back, and rule 8 (35 h)
+    still fails, so both go; the empty start is the only one that keeps every rule (the checker
+    names rule 8 for the full one and nothing for it)."""
     items = [item("A", 100, 1000), item("B", 100, 3000)]
     members = [member("M", 140), provider("P", 60)]
     p = problem(items, members, max_provider_share=0.3, min_provider_share=0.35)
     data = prepare(p)
-    x, lend = greedy(data)
-    assert len([on for on in x.values() if on]) == 2 and sum(lend.values()) == 60
-    found = check(p, _as_allocation(p, x, lend))
+    full = {(0, 0): 1, (1, 0): 1}
+    found = check(p, _as_allocation(p, full, {(0, 0, 0): 60}))
     assert found and all(f.startswith("Règle 8") for f in found), found
+    x, lend = greedy(data)
+    assert not any(x.values()) and not any(lend.values())
+    assert greedy_is_valid(data, x, lend)
+    assert check(p, _as_allocation(p, x, lend)) == []
+
+
+def test_the_trim_clears_the_fractions_rule_4_loses() -> None:
+    """Rule 4 and rule 8 both at 10 %: 55 h of sites on each member allow 5 lent hours each,
+    rule 8 wants 11. No one site left out helps (each time a whole hour is lost with it); left
+    out so that each member's hours are a multiple of 10, the start keeps every rule (the
+    checker agrees), and CP-SAT from it finds the allocation that covers all four sites
+    (80 h and 30 h)."""
+    items = [item("A1", 25, 250), item("B1", 30, 330), item("A2", 25, 260), item("B2", 30, 340)]
+    members = [member("M1", 100), member("M2", 100), provider("P", 100)]
+    p = problem(items, members, max_provider_share=0.1, min_provider_share=0.1)
+    data = prepare(p)
+    x, lend = greedy(data)
+    assert greedy_is_valid(data, x, lend)
+    assert check(p, _as_allocation(p, x, lend)) == []
+    per_member = [0] * len(data.cocs)
+    for (i, k), on in x.items():
+        per_member[k] += on * data.items[i].hours
+    assert all(h % 10 == 0 for h in per_member) and sum(per_member) < 110, per_member
+    allocation = solve(p, time_limit=5)
+    assert check(p, allocation) == []
+    assert len(allocation.assignments) == 4
