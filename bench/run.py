@@ -73,9 +73,8 @@ def summary(problem: Problem, allocation: Allocation, seconds: float) -> dict:
     """The figures the table compares, all recomputed independently of the method."""
     excess = fairness_excess(problem, allocation)
     total = sum((i.value for i in problem.tender.items), Decimal(0))
-    covered = sum(
-        (i.value for i in problem.tender.items if i.id in allocation.member_of()), Decimal(0)
-    )
+    owner = allocation.member_of()
+    covered = sum((i.value for i in problem.tender.items if i.id in owner), Decimal(0))
     violations = check(problem, allocation)
     return {
         "seconds": round(seconds, 2),

@@ -69,14 +69,27 @@ class _Figures:
             self.lent_out[ph.provider, ph.period] += ph.hours
             self.lent_pair[ph.provider, ph.member] += ph.hours
 
+        self._totals = {
+            name: _over_periods(getattr(self, name)) for name in ("hours", "lent_in", "lent_out")
+        }
+
     def site_hours(self, member: str) -> int:
-        return sum(h for (m, _), h in self.hours.items() if m == member)
+        return self._totals["hours"].get(member, 0)
 
     def received(self, member: str) -> int:
-        return sum(h for (m, _), h in self.lent_in.items() if m == member)
+        return self._totals["lent_in"].get(member, 0)
 
     def lent(self, provider: str) -> int:
-        return sum(h for (p, _), h in self.lent_out.items() if p == provider)
+        return self._totals["lent_out"].get(provider, 0)
+
+
+def _over_periods(per_period: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Hours per member over the contract, from hours per (member, period): one pass, so that
+    checking 13 000 sites and 1 900 members stays linear."""
+    total: dict[str, int] = defaultdict(int)
+    for (member, _period), hours in per_period.items():
+        total[member] += hours
+    return total
 
 
 def check(problem: Problem, allocation: Allocation) -> list[str]:
