@@ -85,7 +85,8 @@ def improve(
     while True:
         now = time.perf_counter()
         left = deadline - now
-        if left < 0.1 or now - last_gain > STALL_SHARE * (deadline - started) or value == bound:
+        reached = bound is not None and (value >= bound if maximise else value <= bound)
+        if left < 0.1 or now - last_gain > STALL_SHARE * (deadline - started) or reached:
             break
         start = worst(sol) if worst is not None and rng.random() < 0.5 else rng.randrange(n)
         pool = sorted(near[start] - {start})

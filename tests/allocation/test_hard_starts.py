@@ -22,6 +22,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from ortools.sat.python import cp_model
 
+from bench.instances import tight
 from coop_tender.allocation import solve
 from coop_tender.allocation.hint import (
     ORDERS,
@@ -326,3 +327,25 @@ def test_the_trim_clears_the_fractions_rule_4_loses() -> None:
     allocation = solve(p, time_limit=5)
     assert check(p, allocation) == []
     assert len(allocation.assignments) == 4
+
+
+def test_the_climb_by_neighbourhoods_keeps_every_rule() -> None:
+    """The bench's tight case with summer capacities at 50 %: the clause (43 866 h) is within
+    1 % of what the LP allows, the greedy misses it and CP-SAT's own search stays short, so
+    member neighbourhoods climb on (lns.improve on the insertion hours). Whatever it returns
+    keeps every rule and reaches the clause (the checker, on the allocation built from it);
+    a valid allocation exists, so it is never "infeasible"."""
+    p = tight(factor=0.5)
+    data = prepare(p)
+    x, lend = first_allocation(data)
+    assert not greedy_is_valid(data, x, lend)
+    b = build_model(p, data)
+    fix_rules(b)
+    hint(b, Solution(x=x, lend=lend))
+    code, found = climb_social_clause(b, 8.0, 2)
+    assert code != cp_model.INFEASIBLE
+    assert b.model.proto.variables[b.rules["social_clause"].index].domain[0] == 1  # restored
+    if found is not None:
+        allocation = build_allocation(p, data, Outcome(b, [], found, False), [], "test")
+        assert check(p, allocation) == []
+        assert allocation.insertion_hours >= p.tender.insertion_hours_min
