@@ -136,18 +136,25 @@ def test_climb_to_the_social_clause_gives_a_valid_start() -> None:
     the allocation keeps every rule (the checker, on the allocation built from it)."""
 
     p = _social_case(15)
-    data = prepare(p)
-    x, lend = greedy(data)
-    assert not greedy_is_valid(data, x, lend)
-    b = build_model(p, data)
-    fix_rules(b)
-    hint(b, Solution(x=x, lend=lend))
-    code, found = climb_social_clause(b, 5.0, 1)
-    assert code == cp_model.FEASIBLE and found is not None
-    assert b.model.proto.variables[b.rules["social_clause"].index].domain[0] == 1  # restored
-    allocation = build_allocation(p, data, Outcome(b, [], found, False), [], "test")
+    code, allocation = _climbed(p, greedy(prepare(p)), 5.0, 1)
+    assert code == cp_model.FEASIBLE and allocation is not None
     assert check(p, allocation) == []
     assert sum(m.insertion_hours for m in allocation.members) >= 15
+
+
+def _climbed(p: Problem, start: tuple[dict, dict], seconds: float, workers: int):
+    """climb_social_clause from `start` (which must miss a rule): its status and the allocation
+    built from what it found (None if nothing); the clause is checked restored after it."""
+    data = prepare(p)
+    assert not greedy_is_valid(data, *start)
+    b = build_model(p, data)
+    fix_rules(b)
+    hint(b, Solution(x=start[0], lend=start[1]))
+    code, found = climb_social_clause(b, seconds, workers)
+    assert b.model.proto.variables[b.rules["social_clause"].index].domain[0] == 1  # restored
+    if found is None:
+        return code, None
+    return code, build_allocation(p, data, Outcome(b, [], found, False), [], "test")
 
 
 def test_climb_proves_an_unreachable_social_clause() -> None:
@@ -336,16 +343,8 @@ def test_the_climb_by_neighbourhoods_keeps_every_rule() -> None:
     keeps every rule and reaches the clause (the checker, on the allocation built from it);
     a valid allocation exists, so it is never "infeasible"."""
     p = tight(factor=0.5)
-    data = prepare(p)
-    x, lend = first_allocation(data)
-    assert not greedy_is_valid(data, x, lend)
-    b = build_model(p, data)
-    fix_rules(b)
-    hint(b, Solution(x=x, lend=lend))
-    code, found = climb_social_clause(b, 8.0, 2)
+    code, allocation = _climbed(p, first_allocation(prepare(p)), 8.0, 2)
     assert code != cp_model.INFEASIBLE
-    assert b.model.proto.variables[b.rules["social_clause"].index].domain[0] == 1  # restored
-    if found is not None:
-        allocation = build_allocation(p, data, Outcome(b, [], found, False), [], "test")
+    if allocation is not None:
         assert check(p, allocation) == []
         assert allocation.insertion_hours >= p.tender.insertion_hours_min
