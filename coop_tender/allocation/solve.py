@@ -94,7 +94,8 @@ HiGHS's LP settled it in 0.02 s)."""
 CLIMB_SHARE = 0.8
 """Share of that time for climbing to the social clause first, when the greedy misses it (the
 climb stops as soon as the clause is reached). Bench's tight with summer capacities at 50 %:
-with 0.5, `unknown` at 10 s (×1) and 20 s (×3); with 0.8, allocated at both."""
+with 0.5, `unknown` at 10 s (×1) and 20 s (×3); with 0.8, allocated at both (×3: one run of
+two)."""
 CLIMB_MAIN_SHARE = 0.4
 """Of the climb, the share of CP-SAT's own search before member neighbourhoods take over (the
 same tender: CP-SAT alone 43 527 h of the clause's 43 866 h in 8 s; 2.4 s of it then the
