@@ -28,6 +28,7 @@ from coop_tender.allocation.model import (
     Data,
     build_model,
     insertion_expr,
+    scaled_floor,
 )
 from coop_tender.allocation.relaxation import lp_ceiling
 from coop_tender.models import MemberKind, Problem
@@ -358,6 +359,28 @@ def _no_lender_sentence(data: Data) -> list[str]:
     ]
 
 
+def equal_shares_sentence(data: Data) -> list[str]:
+    """When rule 4's maximum and rule 8's minimum provider shares are equal, each co-contractor
+    must receive exactly that share of its hours in each period, in whole hours: its site hours
+    must then be a multiple of a number (10 h for 10 %), which a coordinator cannot guess from
+    the two figures and which may leave sites out (hint._clear_residues)."""
+    policy = data.problem.policy
+    low, high = policy.min_provider_share, policy.max_provider_share
+    if not low or low != high or not data.provs:
+        return []
+    share = scaled_floor(low)
+    step = SCALE // math.gcd(share, SCALE)
+    if step == 1:
+        return []
+    return [
+        f"Les parts minimale (règle 8) et maximale (règle 4) des heures prêtées sont égales "
+        f"({fmt_pct(low)}) : chaque cotraitant doit recevoir exactement {fmt_pct(low)} de ses "
+        "heures à chaque période, en heures entières ; ses heures de sites doivent donc faire un "
+        f"multiple de {step} h par période, ce qui peut laisser des sites de côté. Une part "
+        "maximale un peu plus haute que la minimale lève cette contrainte."
+    ]
+
+
 def explain_partial(
     problem: Problem,
     data: Data,
@@ -387,6 +410,7 @@ def explain_partial(
         f"({fmt_eur_cents(total)}) :"
     ]
     out += _no_lender_sentence(data)
+    out += equal_shares_sentence(data)
     out += [
         _group_sentence(data, terr, t, its, taken, lent)
         for (terr, t), its in sorted(groups.items())
@@ -777,4 +801,6 @@ def explain_infeasible(problem: Problem, data: Data, deadline: float, workers: i
     if minimal and len(core) > 1:
         out[0] += " Sans l'une d'elles, les autres pourraient l'être."
     out += [rule_sentence(n, data, b, core, end, workers) for n in core]
+    if {"provider_share", "min_provider_share"} & set(core):
+        out += equal_shares_sentence(data)
     return out

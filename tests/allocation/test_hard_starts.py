@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from bench.instances import tight
 from coop_tender.allocation import solve
+from coop_tender.allocation.explain import equal_shares_sentence
 from coop_tender.allocation.hint import (
     ORDERS,
     aim_at_clause,
@@ -348,3 +349,18 @@ def test_the_climb_by_neighbourhoods_keeps_every_rule() -> None:
     if allocation is not None:
         assert check(p, allocation) == []
         assert allocation.insertion_hours >= p.tender.insertion_hours_min
+
+
+def test_equal_shares_are_explained_when_sites_are_left_out() -> None:
+    """One member, 25 h and 30 h of sites, both provider shares at 10 %: only 30 h makes a
+    multiple of 10, so the 25-h site is left out, and the explanation says why in the
+    coordinator's terms (the multiple of 10 h); with a higher maximum share the sentence goes."""
+    items = [item("A", 25, 250), item("B", 30, 330)]
+    members = [member("M", 100), provider("P", 100)]
+    p = problem(items, members, max_provider_share=0.1, min_provider_share=0.1)
+    allocation = solve(p, time_limit=5)
+    assert check(p, allocation) == []
+    assert allocation.member_of() == {"B": "M"}
+    assert any("multiple de 10" in s for s in allocation.explanation), allocation.explanation
+    q = problem(items, members, max_provider_share=0.12, min_provider_share=0.1)
+    assert equal_shares_sentence(prepare(q)) == []
