@@ -29,6 +29,7 @@ from coop_tender.allocation.model import (
     build_model,
     insertion_expr,
     scaled_floor,
+    whole_share_hours,
 )
 from coop_tender.allocation.relaxation import lp_ceiling
 from coop_tender.models import MemberKind, Problem
@@ -368,8 +369,7 @@ def equal_shares_sentence(data: Data) -> list[str]:
     low, high = policy.min_provider_share, policy.max_provider_share
     if not low or low != high or not data.provs:
         return []
-    share = scaled_floor(low)
-    step = SCALE // math.gcd(share, SCALE)
+    step = whole_share_hours(scaled_floor(low))
     if step == 1:
         return []
     return [

@@ -13,7 +13,6 @@ that looks feasible here is feasible there.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from coop_tender.allocation.model import (
     dependency_cap,
     scaled_ceil,
     scaled_floor,
+    whole_share_hours,
 )
 from coop_tender.money import to_cents
 
@@ -36,7 +36,9 @@ class _State:
         self.d = data
         self.hours: dict[tuple[int, int], int] = defaultdict(int)  # (k, t)
         self.received: dict[tuple[int, int], int] = defaultdict(int)  # (k, t)
+        self.total_hours = self.total_received = 0  # their sums, kept by place and give
         self.lend: dict[tuple[int, int, int], int] = defaultdict(int)  # (p, k, t)
+        self.lent_to: dict[tuple[int, int], list[int]] = defaultdict(list)  # (k, t) -> p, 1st lent
         self.pair: dict[tuple[int, int], int] = defaultdict(int)  # (p, k) over the contract
         self.value = [0] * len(data.cocs)
         self.prov_left = dict(data.pcap)
@@ -62,6 +64,7 @@ class _State:
         """Site i joins co-contractor k (sign −1: leaves it): its hours, value, dependency room."""
         h, v = self.d.items[i].hours, self.d.values[i]
         self.hours[(k, self.period_of[i])] += sign * h
+        self.total_hours += sign * h
         self.value[k] += sign * v
         if self.dep_left[k] is not None:
             self.dep_left[k] -= sign * v
@@ -88,9 +91,12 @@ class _State:
         return cap - self.received[(k, t)]
 
     def give(self, p: int, k: int, t: int, hours: int) -> None:
+        if (p, k, t) not in self.lend:
+            self.lent_to[(k, t)].append(p)
         self.lend[(p, k, t)] += hours
         self.pair[(p, k)] += hours
         self.received[(k, t)] += hours
+        self.total_received += hours
         self.prov_left[(p, t)] -= hours
         if self.prov_money_left[p] is not None:
             self.prov_money_left[p] -= hours * self.rate[p]
@@ -200,8 +206,8 @@ def _rule8_missing(data: Data, st: _State, hours: int = 0, lent: int = 0) -> int
     share = data.problem.policy.min_provider_share
     if not share:
         return 0
-    required = -(-(scaled_ceil(share) * (sum(st.hours.values()) + hours)) // SCALE)
-    return required - sum(st.received.values()) + lent
+    required = -(-(scaled_ceil(share) * (st.total_hours + hours)) // SCALE)
+    return required - st.total_received + lent
 
 
 def _trim_for_rule8(
@@ -250,7 +256,7 @@ def _clear_residues(
     10 %): no valid start, and no allocation found in 3 s / 20 s, before it."""
     if not st.share:
         return []
-    modulus = SCALE // math.gcd(st.share, SCALE)  # hours of a member that lose no fraction
+    modulus = whole_share_hours(st.share)
     by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
     for (i, k), on in x.items():
         if on and i not in pinned:
@@ -260,7 +266,7 @@ def _clear_residues(
     for (k, t), sites in sorted(by_member.items()):
         hours = st.hours[(k, t)]
         lost = st.share * hours % SCALE
-        if not lost or st.received[(k, t)] < st.share * hours // SCALE:
+        if not lost or st.share_room(k, t, 0) > 0:
             continue  # no fraction lost, or not at its cap: nothing gained there
         work += modulus * len(sites)
         if work > RESIDUE_WORK:
@@ -299,10 +305,12 @@ def _leave_out(
 ) -> None:
     """Site i leaves co-contractor k, which gives `back` lent hours back to its providers."""
     t = st.period_of[i]
-    for (p, k2, t2), h in sorted(st.lend.items(), key=lambda kv: -kv[1]):
+    lenders = sorted(st.lent_to[(k, t)], key=lambda p: -st.lend[(p, k, t)])  # stable: 1st lent
+    for p in lenders:
         if back <= 0:
             break
-        if (k2, t2) == (k, t) and h > 0:
+        h = st.lend[(p, k, t)]
+        if h > 0:
             take = min(h, back)
             st.give(p, k, t, -take)
             back -= take

@@ -63,6 +63,13 @@ def scaled_ceil(x: float, scale: int = SCALE) -> int:
     return math.ceil(exact(x) * scale)
 
 
+def whole_share_hours(share: int) -> int:
+    """The fewest hours of which `share` (scaled by SCALE) is a whole number of hours: 10 for
+    10 %, 4 for 25 %, 1 for none. Rule 4's cap on lent hours is floored to whole hours, so a
+    member whose hours are not a multiple of it loses a fraction (hint._clear_residues)."""
+    return SCALE // math.gcd(share, SCALE)
+
+
 def floor_times(x: float, amount: int) -> int:
     """floor(x * amount) exactly: the largest integer a cap of x × amount allows."""
     return math.floor(exact(x) * amount)
