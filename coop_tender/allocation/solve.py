@@ -134,6 +134,16 @@ LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
 gets only this share, the searches the rest: measured on ×10 (9 120 pairs) and ×40 (36 480),
 the main solves of 7–32 s improved neither stage (their bounds come from figures.py)."""
+COVERAGE_SUBSOLVERS = ("max_lp", "quick_restart")
+"""CP-SAT's workers for the coverage main solve up to LARGE_PAIRS pairs: the full LP with its
+cuts (`max_lp`) in place of the default one. A partial tender's coverage is a multiple
+knapsack, where cuts matter; the bench's HiGHS peer, a MIP, used to win there. Measured, whole
+solves at the sweep's limits (bench/sweep.py), two runs each: variant 46 0.918 / 0.932 → 0.939 /
+0.949 M€ (HiGHS 0.950), 19 2.19 / 2.22 → 2.25 / 2.27 (HiGHS 2.24), 5 0.83 / 0.88 → 0.896 / 0.897
+(HiGHS 0.896), 11 2.084 / 2.085 → 2.105 / 2.112 (HiGHS 2.105), and the proven bounds lower
+(46: 0.979 → 0.954, 11: 2.156 → 2.119); over 22 partial variants of 0–59, the mean share of the
+best value seen 0.989 → 0.994; worse: 52 1.215 → 1.203 / 1.206 M€. Above LARGE_PAIRS its LP is
+too slow for the stage (variant 55, 5 648 pairs, a 3-s main solve: 1.18 → 1.06 M€)."""
 LEND_ONLY_SHARE = 0.3
 LARGE_LEND_ONLY_SHARE = 0.9
 """Share of the provider-fairness stage for re-optimising lent hours alone (`lend_only`, sites
@@ -624,6 +634,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             bounds[name] = 0
         else:
             solver = new_solver(main_budget, workers)
+            if name == "coverage" and workers > 1 and len(b.x) <= LARGE_PAIRS:
+                solver.parameters.subsolvers.extend(COVERAGE_SUBSOLVERS)
             if n > 0 or budget < 10.0:
                 # Presolve is repeated at every stage and costs seconds on large models; one pass
                 # keeps most of its benefit (measured: 8 s → 4 s on 1 300 sites).
