@@ -100,6 +100,12 @@ CLIMB_MAIN_SHARE = 0.4
 """Of the climb, the share of CP-SAT's own search before member neighbourhoods take over (the
 same tender: CP-SAT alone 43 527 h of the clause's 43 866 h in 8 s; 2.4 s of it then the
 neighbourhoods, 43 879 h in 5.9 s)."""
+CLIMB_EXTRA_SUBSOLVERS = ("max_lp",)
+"""Added to CP-SAT's workers in the climb's own search up to LARGE_PAIRS pairs: insertion hours
+are a linear objective the full LP with its cuts steers well. Sweep variant 76 (300 sites, 12
+periods, a 35-% clause, pins, 3 s): allocated in 1 of 4 runs without it, 4 of 4 with it (2.57–
+2.65 M€); the bench's tight with summer capacities at 50 %, 5 s, a coin flip either way (3 of 6
+without, 2 of 6 with), 20 s on ×3 allocated in each run of both."""
 NO_START_SHARE = 0.8
 """When that search found none either, the coverage stage gets this share of the time left,
 all of it for its main solve (the rest: explaining an infeasibility it may prove). Measured on
@@ -135,7 +141,8 @@ LARGE_MAIN_SHARE = 0.05
 gets only this share, the searches the rest: measured on ×10 (9 120 pairs) and ×40 (36 480),
 the main solves of 7–32 s improved neither stage (their bounds come from figures.py)."""
 COVERAGE_SUBSOLVERS = ("max_lp", "quick_restart")
-"""CP-SAT's workers for the coverage main solve up to LARGE_PAIRS pairs: the full LP with its
+"""CP-SAT's workers for the coverage main solve up to LARGE_PAIRS pairs, when a valid start is
+in hand (without one the default workers search for any allocation first): the full LP with its
 cuts (`max_lp`) in place of the default one. A partial tender's coverage is a multiple
 knapsack, where cuts matter; the bench's HiGHS peer, a MIP, used to win there. Measured, whole
 solves at the sweep's limits (bench/sweep.py), two runs each: variant 46 0.918 / 0.932 → 0.939 /
@@ -469,6 +476,8 @@ def climb_social_clause(b: Built, seconds: float, workers: int) -> tuple[int, So
         return cp_model.INFEASIBLE, None
     end = started + seconds
     solver = new_solver(CLIMB_MAIN_SHARE * (end - time.perf_counter()), workers)
+    if len(b.x) <= LARGE_PAIRS:
+        solver.parameters.extra_subsolvers.extend(CLIMB_EXTRA_SUBSOLVERS)
     code = solver.solve(b.model, _Reached(target))
     found: Solution | None = None
     if code == cp_model.FEASIBLE and solver.objective_value < target:
@@ -634,7 +643,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             bounds[name] = 0
         else:
             solver = new_solver(main_budget, workers)
-            if name == "coverage" and workers > 1 and len(b.x) <= LARGE_PAIRS:
+            if name == "coverage" and first_ok and workers > 1 and len(b.x) <= LARGE_PAIRS:
                 solver.parameters.subsolvers.extend(COVERAGE_SUBSOLVERS)
             if n > 0 or budget < 10.0:
                 # Presolve is repeated at every stage and costs seconds on large models; one pass
