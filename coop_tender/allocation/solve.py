@@ -643,7 +643,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             bounds[name] = 0
         else:
             solver = new_solver(main_budget, workers)
-            if name == "coverage" and first_ok and workers > 1 and len(b.x) <= LARGE_PAIRS:
+            if name == "coverage" and first_ok and len(b.x) <= LARGE_PAIRS:
                 solver.parameters.subsolvers.extend(COVERAGE_SUBSOLVERS)
             if n > 0 or budget < 10.0:
                 # Presolve is repeated at every stage and costs seconds on large models; one pass
