@@ -494,6 +494,18 @@ def add_rule8_min_provider_share(b: Built) -> None:
     b.model.add(SCALE * b.total_lent >= s * total_hours).only_enforce_if(lit).with_name(
         "rule8_min_provider_share"
     )
+    top = d.problem.policy.max_provider_share
+    if top is None or scaled_floor(top) != s:
+        return
+    # Minimum and maximum shares equal: rule 8 holds only if each co-contractor's rule-4 share
+    # is met exactly in each period. Said outright, CP-SAT sees that hours come in whole
+    # multiples (sweep variant 275: no allocation in 10 s without it).
+    both = [lit, b.rules["provider_share"]]
+    for (k, t), hours in b.hours_of.items():
+        name = f"[{d.cocs[k].id},{d.periods[t]}]"
+        received = _sum(b.received.get((k, t), []))
+        equal = b.model.add(SCALE * received == s * hours).with_name(f"rule8_equal_shares{name}")
+        equal.only_enforce_if(both)  # returns None for several literals (OR-Tools 9.15)
 
 
 @dataclass

@@ -20,6 +20,7 @@ import random
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from bench.instances import tight
@@ -364,3 +365,35 @@ def test_equal_shares_are_explained_when_sites_are_left_out() -> None:
     assert any("multiple de 10" in s for s in allocation.explanation), allocation.explanation
     q = problem(items, members, max_provider_share=0.12, min_provider_share=0.1)
     assert equal_shares_sentence(prepare(q)) == []
+
+
+def _best_coverage(p: Problem, keep_equal_shares: bool) -> int:
+    """The proven optimal coverage (cents) of the whole model, with or without the
+    rule8_equal_shares rows that model.add_rule8_min_provider_share adds."""
+    b = build_model(p)
+    fix_rules(b)
+    if not keep_equal_shares:
+        for row in b.model.proto.constraints:
+            if row.name.startswith("rule8_equal_shares"):
+                row.clear_linear()  # an empty constraint: no row
+    b.model.maximize(b.covered)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 20
+    code = solver.solve(b.model)
+    assert code in (cp_model.OPTIMAL, cp_model.INFEASIBLE), solver.status_name(code)
+    return -1 if code == cp_model.INFEASIBLE else round(solver.objective_value)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_items=12, max_members=4, max_providers=2), st.sampled_from([0.1, 0.2, 0.25]))
+def test_equal_shares_rows_cut_no_allocation(p: Problem, share: float) -> None:
+    """With minimum and maximum provider shares equal, the rows stating that each member's
+    lent hours are exactly that share are implied by rules 4 and 8: the best coverage is the
+    same with and without them (both proven), and the engine's answer keeps every rule."""
+    p = p.model_copy(deep=True)
+    p.policy.min_provider_share = p.policy.max_provider_share = share
+    if prepare(p).pin_problems:
+        return
+    assert _best_coverage(p, True) == _best_coverage(p, False)
+    assert check(p, solve(p, time_limit=3)) == []
