@@ -15,6 +15,7 @@ found in no time is "unknown", never "infeasible".
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 from pathlib import Path
@@ -23,7 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
+from bench import highs_peer
 from bench.instances import tight
+from bench.sweep import variant
 from coop_tender.allocation import solve
 from coop_tender.allocation.explain import equal_shares_sentence
 from coop_tender.allocation.hint import (
@@ -397,3 +400,23 @@ def test_equal_shares_rows_cut_no_allocation(p: Problem, share: float) -> None:
         return
     assert _best_coverage(p, True) == _best_coverage(p, False)
     assert check(p, solve(p, time_limit=3)) == []
+
+
+def test_a_clause_out_of_reach_is_proven_by_the_climbs_bound(monkeypatch) -> None:
+    """Sweep variant 297 (150 sites, 12 periods, capacities halved): the LP relaxation allows
+    20 744 h of insertion, the clause asks 14 451 h, and only CP-SAT's bound with its cuts
+    proves it short. The climb stops at that proof, with no start found and without going on
+    to its neighbourhoods; HiGHS's MIP (another solver on its own model of the rules) agrees."""
+
+    def no_neighbourhoods(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the neighbourhoods ran after the proof")
+
+    monkeypatch.setattr(
+        importlib.import_module("coop_tender.allocation.solve"), "improve", no_neighbourhoods
+    )
+    _, p, _ = variant(297)
+    b = build_model(p)
+    fix_rules(b)
+    code, found = climb_social_clause(b, 8.0, 2)
+    assert code == cp_model.INFEASIBLE and found is None
+    assert highs_peer.solve(p, time_limit=20).status == "infeasible"
