@@ -264,9 +264,9 @@ def hint(
     """Give a solution as a complete hint (derived variables included) to the next solve; the
     literals of `rules_off` are hinted false (a solve with those rules lifted). Without
     `lent_total`, the lent total is left unhinted: hinted, it stalls CP-SAT's bound in the climb
-    to the social clause (sweep variant 297: stuck at 17 457 h in 4 runs of 4, under the
-    clause's 14 451 h in 0.6-0.8 s without it), while the stages need it (×10 without it:
-    turnover fairness unproven at 60 s, travel 4 357 km instead of 3 928)."""
+    to the social clause (sweep variant 297: stuck above 17 200 h in 13 runs of 13, under the
+    clause's 14 451 h in 0.6-0.9 s without it, 27 runs of 27), while the stages need it (×10
+    without it, one run: turnover fairness unproven at 60 s, travel 4 357 km instead of 3 928)."""
     model = b.model
     model.clear_hints()
     for key, v in b.x.items():
