@@ -490,7 +490,7 @@ def climb_social_clause(b: Built, seconds: float, workers: int) -> tuple[int, So
     proven_short: list[float] = []
 
     def on_bound(bound: float) -> None:  # the clause out of reach is proven: no need to go on
-        if bound < target:
+        if bound < target - 0.5:  # integer objective, its bound a float
             proven_short.append(bound)
             solver.stop_search()
 

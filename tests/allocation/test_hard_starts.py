@@ -18,13 +18,14 @@ from __future__ import annotations
 import importlib
 import json
 import random
+import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from bench import highs_peer
 from bench.instances import tight
 from bench.sweep import variant
 from coop_tender.allocation import solve
@@ -45,6 +46,7 @@ from coop_tender.allocation.solve import (
     climb_social_clause,
     fix_rules,
     hint,
+    run_stages,
 )
 from coop_tender.checker import check
 from coop_tender.models import Problem
@@ -388,7 +390,11 @@ def _best_coverage(p: Problem, keep_equal_shares: bool) -> int:
     return -1 if code == cp_model.INFEASIBLE else round(solver.objective_value)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(problems(max_items=12, max_members=4, max_providers=2), st.sampled_from([0.1, 0.2, 0.25]))
 def test_equal_shares_rows_cut_no_allocation(p: Problem, share: float) -> None:
     """With minimum and maximum provider shares equal, the rows stating that each member's
@@ -396,8 +402,8 @@ def test_equal_shares_rows_cut_no_allocation(p: Problem, share: float) -> None:
     same with and without them (both proven), and the engine's answer keeps every rule."""
     p = p.model_copy(deep=True)
     p.policy.min_provider_share = p.policy.max_provider_share = share
-    if prepare(p).pin_problems:
-        return
+    data = prepare(p)
+    assume(data.lend_pairs and not data.pin_problems)  # no lender: rule 8 alone forbids all
     assert _best_coverage(p, True) == _best_coverage(p, False)
     assert check(p, solve(p, time_limit=3)) == []
 
@@ -405,8 +411,11 @@ def test_equal_shares_rows_cut_no_allocation(p: Problem, share: float) -> None:
 def test_a_clause_out_of_reach_is_proven_by_the_climbs_bound(monkeypatch) -> None:
     """Sweep variant 297 (150 sites, 12 periods, capacities halved): the LP relaxation allows
     20 744 h of insertion, the clause asks 14 451 h, and only CP-SAT's bound with its cuts
-    proves it short. The climb stops at that proof, with no start found and without going on
-    to its neighbourhoods; HiGHS's MIP (another solver on its own model of the rules) agrees."""
+    proves it short. Through the solve's own path (run_stages, from the greedy's start), the
+    verdict is "infeasible" and the climb never goes on to its neighbourhoods; HiGHS's MIP
+    (another solver on its own model of the rules) agrees. That the lent-total hint is left
+    out only changes how soon the proof comes: measured in docs/performance.md, not here."""
+    highs_peer = pytest.importorskip("bench.highs_peer")
 
     def no_neighbourhoods(*args: object, **kwargs: object) -> None:
         raise AssertionError("the neighbourhoods ran after the proof")
@@ -417,6 +426,6 @@ def test_a_clause_out_of_reach_is_proven_by_the_climbs_bound(monkeypatch) -> Non
     _, p, _ = variant(297)
     b = build_model(p)
     fix_rules(b)
-    code, found = climb_social_clause(b, 8.0, 2)
-    assert code == cp_model.INFEASIBLE and found is None
+    outcome = run_stages(b, time.perf_counter() + 20.0, 2)
+    assert outcome.infeasible and outcome.solution is None
     assert highs_peer.solve(p, time_limit=20).status == "infeasible"
