@@ -17,7 +17,7 @@ from coop_tender.allocation.figures import (
     travel_floor,
 )
 from coop_tender.allocation.model import build_model, prepare
-from coop_tender.allocation.solve import fix_rules, run_stages
+from coop_tender.allocation.solve import fix_rules, new_solver, run_stages
 from coop_tender.models import Problem
 from tests.allocation.helpers import item, member, problem, provider
 from tests.strategies import problems
@@ -56,9 +56,7 @@ def test_coverage_ceiling_is_above_the_proven_optimum(p: Problem) -> None:
     b = build_model(p, prepare(p))
     fix_rules(b)
     b.model.maximize(b.covered)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = 10.0
+    solver = new_solver(10.0, 1)  # the engine's settings, its presolve workaround included
     assume(solver.solve(b.model) == cp_model.OPTIMAL)
     assert coverage_ceiling(b) >= round(solver.objective_value)
 

@@ -46,6 +46,7 @@ from coop_tender.allocation.solve import (
     climb_social_clause,
     fix_rules,
     hint,
+    new_solver,
     run_stages,
 )
 from coop_tender.checker import check
@@ -382,9 +383,7 @@ def _best_coverage(p: Problem, keep_equal_shares: bool) -> int:
             if row.name.startswith("rule8_equal_shares"):
                 row.clear_linear()  # an empty constraint: no row
     b.model.maximize(b.covered)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.max_time_in_seconds = 20
+    solver = new_solver(20.0, 2)  # the engine's settings, its presolve workaround included
     code = solver.solve(b.model)
     assert code in (cp_model.OPTIMAL, cp_model.INFEASIBLE), solver.status_name(code)
     return -1 if code == cp_model.INFEASIBLE else round(solver.objective_value)

@@ -20,7 +20,7 @@ from coop_tender.allocation.lns import _pin, _solve_pinned
 from coop_tender.allocation.model import build_model, insertion_expr, prepare
 from coop_tender.allocation.relaxation import lp_bound, lp_ceiling
 from coop_tender.allocation.report import build_allocation
-from coop_tender.allocation.solve import Outcome, fix_rules, read_solution
+from coop_tender.allocation.solve import Outcome, fix_rules, new_solver, read_solution
 from coop_tender.allocation.submodel import free_items, free_members, solve_free
 from coop_tender.checker import check
 from coop_tender.geo import great_circle_km
@@ -164,9 +164,7 @@ def test_lp_ceiling_is_above_the_most_insertion_hours(p: Problem) -> None:
     fix_rules(b, {name: name != "social_clause" for name in b.rules})
     b.model.maximize(insertion_expr(b))
     ceiling = lp_ceiling(b, 5.0)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = 10.0
-    solver.parameters.num_workers = 1
+    solver = new_solver(10.0, 1)  # the engine's settings, its presolve workaround included
     code = solver.solve(b.model)
     assume(code == cp_model.OPTIMAL)
     assert ceiling is not None
