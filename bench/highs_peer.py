@@ -369,8 +369,10 @@ def solve(problem: Problem, time_limit: float = 60.0, threads: int = 2) -> Alloc
             Stage(name=name, status=status, value=value, seconds=seconds, unit=UNIT[name])
         )
         stages += [Stage(name=n, status="skipped") for n in STAGES[len(stages) :]]
-    if solution is None:
-        return allocation_from(problem, {}, [], "infeasible", stages, "highs")
+    if solution is None:  # "infeasible" only when HiGHS proved it, not when time ran out
+        proven = bool(stages) and stages[0].status == "infeasible"
+        status = "infeasible" if proven else "unknown"
+        return allocation_from(problem, {}, [], status, stages, "highs")
     owner = {i: m for (i, m), c in cols["x"].items() if solution[c] > 0.5}
     lent = [
         (p, m, t, round(solution[c]))
