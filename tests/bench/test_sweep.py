@@ -35,8 +35,8 @@ def test_the_judge_names_broken_rules_and_overruns() -> None:
 def test_the_highs_peer_says_infeasible_only_when_it_proved_it() -> None:
     """Sweep variant 412 (80 sites, a 50-% clause) has allocations that keep every rule (our
     engine's, passed by the checker in the sweep of session 15), which HiGHS does not find in a
-    second: its answer is then "unknown", never "infeasible" (it used to be: a time-out read as
-    a proof, by the sweep's comparisons and by a test that cites HiGHS's verdict)."""
+    second: its answer is then "unknown", never "infeasible" (it used to be: a time-out that
+    read as a proof, to the test on variant 297 that cites HiGHS's verdict)."""
     highs_peer = pytest.importorskip("bench.highs_peer")
     allocation = highs_peer.solve(variant(412)[1], time_limit=1.0)
     assert allocation.status != "infeasible"
