@@ -9,8 +9,9 @@ shared rules (each site once, lent hours, social clause, providers' rules and fa
 value is the Dantzig–Wolfe bound; while columns are still being found, the Lagrangian bound
 L(y) = y·b + Σ_members min_S (cost(S) − y·A_S) + Σ_lend min(0, −y·A_j)·ub_j holds for any duals
 y of the right signs, so the best L over the iterations is a proven bound whenever the search
-stops. Duals are smoothed (Wentges) to steady the search. Measured on the seed: 374.65 km
-where CP-SAT proves 365.45 km and the LP 358.5 km (docs/performance.md).
+stops. Duals are smoothed (Wentges) to steady the search, from the sites' duals in the model's
+LP relaxation; each pricing solve gives every set it finds on its way. Measured on the seed:
+374.6 km where CP-SAT proves 365.45 km and the LP 358.5 km (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from coop_tender.allocation.model import (
     scaled_ceil,
     scaled_floor,
 )
+from coop_tender.allocation.relaxation import lp_site_duals
 from coop_tender.allocation.tight import bands
 from coop_tender.money import to_cents
 
@@ -50,6 +52,12 @@ ENUM_SETS = 50_000
 exact-sum windows are what CP-SAT prices slowest (seed: no proof in 5 s, 9 593 sets)."""
 ENUM_SECONDS = 1.5
 """Listing is started only with this much time left (the seed's member: 1.3 s)."""
+CONVERGED = 1e-4
+"""Column generation stops once the master's optimum (at least the Dantzig–Wolfe bound) is
+within this share of the best bound: the seed's last 0.01 % took its last 5 s."""
+LP_SHARE = 0.2
+"""Most of the bound's time the model's LP relaxation may take for the first duals (seed:
+0.02 s)."""
 MARGIN = 1e-6
 """Relative safety margin taken off the bound for floating-point arithmetic (and 1 m)."""
 INF = math.inf
@@ -150,16 +158,22 @@ def column_bound(b: Built, sol, seconds: float, workers: int = 1) -> int | None:
 def _generate(
     b: Built, ctx: _Context, lp: _LP, members: list[_Member], pool: ThreadPoolExecutor, end: float
 ) -> float:
-    """Rounds of master LP and pricing until no column prices out or time is up; returns the
-    best Lagrangian bound met (−∞ if none)."""
-    master, best, center = lp.ms, -INF, _nearest_duals(b, lp.ms)
+    """Rounds of master LP and pricing until no column prices out, the bound is within
+    CONVERGED of the master or time is up; returns the best Lagrangian bound met (−∞ if none)."""
+    master, best, center = lp.ms, -INF, _signed(lp.ms, _first_duals(b, lp.ms, end))
+    first = True
     while time.perf_counter() < end:
         solved = lp.duals(end)
         if solved is None:
             break
-        y, y_conv = solved
+        y, y_conv, value = solved
+        if math.isfinite(best) and value - best <= CONVERGED * abs(best):
+            break  # the master's optimum, above the Dantzig–Wolfe bound, is within reach
         y = _signed(master, y)
-        duals = SMOOTHING * center + (1 - SMOOTHING) * y
+        # The first round prices at the first duals themselves: the master's, from a handful
+        # of columns, are far off and would drag the smoothed point down (seed: 9 km).
+        duals = center if first else SMOOTHING * center + (1 - SMOOTHING) * y
+        first = False
         bound, added = _lagrangian_fixed(master, duals), 0
         same = (repeat(b), repeat(ctx), repeat(master))
         priced = list(pool.map(_price, *same, members, repeat(duals), repeat(end)))
@@ -178,12 +192,16 @@ def _generate(
     return best
 
 
-def _nearest_duals(b: Built, ms: _Master) -> np.ndarray:
-    """First duals: each site that must be covered at its nearest member's distance (what
-    figures.travel_floor sums), every other row 0; the smoothing starts from there."""
+def _first_duals(b: Built, ms: _Master, end: float) -> np.ndarray:
+    """First duals, where the smoothing starts: the sites' duals in the model's LP relaxation
+    (seed: L = 365.2 km at once), else each site that must be covered at its nearest member's
+    distance (what figures.travel_floor sums, L = 330.7 km); every other row 0."""
     y = np.zeros(len(ms.lower))
+    prices = lp_site_duals(b, LP_SHARE * (end - time.perf_counter()))
     for i, r in ms.item_row.items():
-        if ms.lower[r] == 1:
+        if prices is not None:
+            y[r] = prices.get(i, 0.0)
+        elif ms.lower[r] == 1:
             y[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])
     return y
 
@@ -327,8 +345,9 @@ class _LP:
         self._append(0.0, INF, float(col.cost), pairs)
         return 1
 
-    def duals(self, end: float) -> tuple[np.ndarray, dict[int, float]] | None:
-        """The LP's duals (shared rows; convexity row per member), None if not optimal."""
+    def duals(self, end: float) -> tuple[np.ndarray, dict[int, float], float] | None:
+        """The LP's duals (shared rows; convexity row per member) and optimum, None if not
+        optimal."""
         request = linear_solver_pb2.MPModelRequest(model=self.model)
         request.solver_type = linear_solver_pb2.MPModelRequest.CLP_LINEAR_PROGRAMMING
         request.solver_time_limit_seconds = max(0.01, end - time.perf_counter())
@@ -337,7 +356,8 @@ class _LP:
         if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
             return None
         duals = np.array(response.dual_value)
-        return duals[: len(self.ms.lower)], {k: duals[r] for k, r in self.conv.items()}
+        conv = {k: duals[r] for k, r in self.conv.items()}
+        return duals[: len(self.ms.lower)], conv, response.objective_value
 
 
 def _signed(ms: _Master, y: np.ndarray) -> np.ndarray:
@@ -449,11 +469,23 @@ def _price_cp(
     solver.parameters.num_workers = 1
     solver.parameters.cp_model_presolve = False  # 65-site knapsacks: presolve is most of it
     solver.parameters.max_time_in_seconds = max(0.01, min(PRICE_SECONDS, end - time.perf_counter()))
-    code = solver.solve(m.model)
+    sets = _Sets(m)
+    code = solver.solve(m.model, sets)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return (INF if code == cp_model.INFEASIBLE else -INF), []
-    found = {i for i in m.items if solver.value(m.x[i])}
-    return (solver.best_objective_bound - error) / PRICE_SCALE, [found]
+    return (solver.best_objective_bound - error) / PRICE_SCALE, sets.found[::-1]
+
+
+class _Sets(cp_model.CpSolverSolutionCallback):
+    """Every set the pricing search finds on its way to the best: a few columns per member
+    and round instead of one."""
+
+    def __init__(self, m: _Member) -> None:
+        super().__init__()
+        self.m, self.found = m, []
+
+    def on_solution_callback(self) -> None:
+        self.found.append({i for i in self.m.items if self.boolean_value(self.m.x[i])})
 
 
 def _build_pricing(b: Built, ctx: _Context, m: _Member) -> None:

@@ -62,6 +62,22 @@ def lp_ceiling(b: Built, seconds: float) -> int | None:
     return math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
 
 
+def lp_site_duals(b: Built, seconds: float) -> dict[int, float] | None:
+    """The relaxation's dual value of each site's rows of rule 1 ("at most once", and "exactly
+    once" when coverage is total), summed by site; None when not proven within `seconds`.
+    Prices that start column generation (columns.py) far closer to its optimum than distances
+    do."""
+    proto = b.model.proto
+    if proto.objective.scaling_factor not in (0.0, 1.0):
+        return None  # a maximised objective: not the travel stage
+    site_rows: dict[int, list[int]] = {}
+    lp = _solved(b, seconds, frozenset(), site_rows=site_rows)
+    if lp is None:
+        return None
+    rows = lp.constraints()
+    return {i: sum(rows[r].dual_value() for r in of) for i, of in site_rows.items()}
+
+
 def lp_values(b: Built, seconds: float, zero: frozenset[int] = frozenset()) -> list[float] | None:
     """The LP relaxation's optimal values of every model variable (by index) for the model's
     current objective, maximised or minimised, with the variables of `zero` fixed to 0; None
@@ -71,15 +87,21 @@ def lp_values(b: Built, seconds: float, zero: frozenset[int] = frozenset()) -> l
 
 
 def _solved(
-    b: Built, seconds: float, skip: frozenset[str], zero: frozenset[int] = frozenset()
+    b: Built,
+    seconds: float,
+    skip: frozenset[str],
+    zero: frozenset[int] = frozenset(),
+    site_rows: dict[int, list[int]] | None = None,
 ) -> pywraplp.Solver | None:
     """The relaxation of `lp_bound`'s docstring, solved to optimality within `seconds`; None
     if no simplex is available or it does not prove an optimum in time. The model's objective
-    as CP-SAT stores it (a maximised one negated) is minimised."""
+    as CP-SAT stores it (a maximised one negated) is minimised. `site_rows`, when given, is
+    filled with each site's rows of rule 1 (site -> row indices)."""
     excess = {b.turnover_excess.index, b.provider_excess.index}
     excess.update(var.index for var in b.group_excess)
     rows = model_rows(b)
     total = must_cover(b) is not None
+    item_of = {var.index: i for (i, _k), var in b.x.items()} if site_rows is not None else {}
     proto = b.model.proto
     lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
     if lp is None:
@@ -106,9 +128,13 @@ def _solved(
         if kind == "linear" and max(map(abs, coeffs), default=0) > SAFE_COEFF:
             continue
         domain = rows.domains[r] if kind == "linear" else [-inf, 1]
+        if site_rows is not None and rows.names[r].startswith("rule1_one_member["):
+            site_rows.setdefault(item_of[refs[0]], []).append(len(model.constraint))
         _add_row(model, refs, coeffs, _finite(domain[0], -inf), _finite(domain[-1], inf))
     for i in must_cover(b) or ():  # what the covered-value row implies, with small numbers
         refs = [b.x[(i, k)].index for k in b.data.eligible[i]]
+        if site_rows is not None:
+            site_rows.setdefault(i, []).append(len(model.constraint))
         _add_row(model, refs, [1] * len(refs), 1.0, 1.0)
     lp.LoadModelFromProto(model)
     lp.SetTimeLimit(max(1, int(seconds * 1000)))

@@ -129,12 +129,14 @@ fairness differing from run to run): 564–707 km (mean 650) against 610–721 k
 the searches' usual 80 %; a 30-s CP-SAT solve alone from a 10-s run's answer: 684 → 524 km with
 coverage held at least at C, 670 → 655 km with it held exactly."""
 COLUMN_SHARE = 0.5
-COLUMN_SECONDS_PER_MEMBER = 0.9
-"""The travel stage keeps COLUMN_SHARE of its time for the column-generation bound
-(columns.py) when that share gives it COLUMN_SECONDS_PER_MEMBER per co-contractor: measured
-on the seed (14 members, 2 threads), 343.6 km after 3 s, 372.3 after 6 s, 374.4 after 10 s,
-374.65 after 15 s, where CP-SAT proves 365.45 km; a shorter run would not beat CP-SAT's bound
-and would only take time from the searches."""
+COLUMN_SECONDS_PER_MEMBER = 0.7
+"""The travel stage gives at most COLUMN_SHARE of its time to the column-generation bound
+(columns.py), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per co-contractor.
+Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1 after 4 s,
+372.7–373.8 after 6 s, converged at 374.6 after 9–9.5 s, where CP-SAT proves 365.45 km. Whole
+solves of the seed: at 30 s the gap fell from 3.9–5.1 % to 1.6–1.9 % (travel 380.6–381.7 km); at
+20 s, 0.55 s per member (7.7 s) left the searches too little (381.9–392.7 km against 380.2–380.6
+without the bound)."""
 LARGE_PAIRS = 4_000
 LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
@@ -630,12 +632,15 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             b.model.minimize(expr)
         started = time.perf_counter()
         stage_end = started + budget
-        columns = 0.0  # seconds kept for the column-generation bound at the end of the stage
-        if name == "travel" and COLUMN_SHARE * budget >= COLUMN_SECONDS_PER_MEMBER * len(
-            b.data.cocs
+        strong: int | None = None  # the column-generation bound (columns.py)
+        if (
+            name == "travel"
+            and solution is not None
+            and COLUMN_SHARE * budget >= COLUMN_SECONDS_PER_MEMBER * len(b.data.cocs)
         ):
-            columns = COLUMN_SHARE * budget
-            stage_end -= columns
+            # First, so that the time it does not need (it stops once converged) is the
+            # searches'; the solution in hand gives its first columns.
+            strong = column_bound(b, solution, COLUMN_SHARE * budget, workers)
         if name == "travel" and LP_SHARE * budget > LP_SECONDS_PER_PAIR * len(b.x):
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
@@ -675,7 +680,7 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
                 found = read_solution(b, solver)
                 if solution is None or _better(b, name, found, solution):
                     solution = found
-                bounds[name] = round(solver.best_objective_bound)
+                bounds[name] = max(round(solver.best_objective_bound), strong or 0)
             elif solution is None and n == 0 and code == cp_model.UNKNOWN and first_ok:
                 # Out of time before CP-SAT reported anything: keep the greedy answer (valid).
                 solution, bounds[name] = first, None
@@ -698,9 +703,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             end = max(stage_end - checks, time.perf_counter())
             found = search(b, name, solution, end, workers, groups, bounds[name])
             solution = verified(b, found, solution, workers)
-        if columns and model_value(b, name, solution) != bounds[name]:
-            strong = column_bound(b, solution, stage_end + columns - time.perf_counter(), workers)
-            bounds[name] = max(bounds[name] or 0, strong or 0) or bounds[name]
+        if strong is not None:
+            bounds[name] = max(bounds[name] or 0, strong)
         seconds_of[name] = time.perf_counter() - started
         # Fix the stage at the value of the solution in hand before the next one, so that
         # later stages never worsen it (the model's integer quantity; exact, see figures.py).
