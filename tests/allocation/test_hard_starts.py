@@ -38,7 +38,7 @@ from coop_tender.allocation.hint import (
     greedy_is_valid,
     insertion_of,
 )
-from coop_tender.allocation.model import SCALE, build_model, prepare
+from coop_tender.allocation.model import SCALE, build_model, insertion_expr, prepare
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import (
     Outcome,
@@ -428,3 +428,29 @@ def test_a_clause_out_of_reach_is_proven_by_the_climbs_bound(monkeypatch) -> Non
     outcome = run_stages(b, time.perf_counter() + 20.0, 2)
     assert outcome.infeasible and outcome.solution is None
     assert highs_peer.solve(p, time_limit=20).status == "infeasible"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3))
+def test_lp_rounded_start_keeps_every_rule_but_the_clause(p: Problem) -> None:
+    """The climb's first try (solve._rounded_for_clause): the LP of insertion hours rounded by
+    the greedy. What it returns breaks no rule the checker knows, except the social clause
+    when its hours (which must be the checker's) fall short of it."""
+    data = prepare(p)
+    assume(not data.pin_problems)
+    b = build_model(p, data)
+    fix_rules(b)
+    solve_module = importlib.import_module("coop_tender.allocation.solve")
+    solve_module._set_domain(b, b.rules["social_clause"], 0, 0)
+    b.model.maximize(insertion_expr(b))
+    rounded = solve_module._rounded_for_clause(b, 5.0)
+    assume(rounded is not None)
+    sol, hours = rounded
+    allocation = _as_allocation(p, sol.x, sol.lend)
+    broken = check(p, allocation)
+    assert hours == insertion_of(data, sol.x, sol.lend)
+    assert abs(sum(m.insertion_hours for m in allocation.members) * SCALE - hours) <= SCALE
+    if hours >= p.tender.insertion_hours_min * SCALE:
+        assert broken == []
+    else:
+        assert len(broken) == 1 and broken[0].startswith("Règle 7 :"), broken
