@@ -52,6 +52,13 @@ def lp_ceiling(b: Built, seconds: float) -> int | None:
     """An upper bound of the model's current (maximised) objective, in model units, from its
     LP relaxation (raised by the same safety margin as `lp_bound`); None when not proven in
     `seconds` or when the objective is minimised."""
+    found = lp_ceiling_and_values(b, seconds)
+    return None if found is None else found[0]
+
+
+def lp_ceiling_and_values(b: Built, seconds: float) -> tuple[int, list[float]] | None:
+    """`lp_ceiling` and the LP's optimal values of every model variable (as `lp_values`), from
+    one solve: the climb to the social clause needs both (solve.climb_social_clause)."""
     proto = b.model.proto
     if proto.objective.scaling_factor >= 0:
         return None  # CP-SAT stores a maximised objective negated, scaling factor −1
@@ -59,7 +66,8 @@ def lp_ceiling(b: Built, seconds: float) -> int | None:
     if lp is None:
         return None
     value = -(lp.Objective().Value() + proto.objective.offset)
-    return math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
+    ceiling = math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
+    return ceiling, [v.solution_value() for v in lp.variables()]
 
 
 def lp_site_duals(b: Built, seconds: float) -> dict[int, float] | None:

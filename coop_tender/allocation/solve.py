@@ -32,7 +32,7 @@ from coop_tender.allocation.lns import (
 )
 from coop_tender.allocation.local import improve_travel, polish_fairness
 from coop_tender.allocation.model import SCALE, Built, build_model, insertion_expr, prepare
-from coop_tender.allocation.relaxation import lp_bound, lp_ceiling, lp_values
+from coop_tender.allocation.relaxation import lp_bound, lp_ceiling_and_values, lp_values
 from coop_tender.allocation.tight import TIGHT_SHARE, improve_tight, reach_floor
 from coop_tender.models import Allocation, Problem, Stage
 
@@ -88,9 +88,10 @@ of a 1-s stage, and every later stage with it (hypothesis, tests/allocation/test
 FEASIBILITY_SHARE = 0.5
 """Most of the time given to finding a first valid allocation when the greedy's is not."""
 CLIMB_LP_SHARE = 0.3
-"""Of the climb's time, at most this for the LP relaxation that may prove the clause out of
-reach before any search (a 150-site tender at 3 s: CP-SAT's climb proved nothing in 1.4 s,
-HiGHS's LP settled it in 0.02 s)."""
+"""Of the climb's time, at most this for the LP relaxation, solved once: its optimum may prove
+the clause out of reach before any search (a 150-site tender at 3 s: CP-SAT's climb proved
+nothing in 1.4 s, HiGHS's LP settled it in 0.02 s), and its values guide the climb's first
+try (`_rounded_for_clause`)."""
 CLIMB_SHARE = 0.8
 """Share of that time for climbing to the social clause first, when the greedy misses it (the
 climb stops as soon as the clause is reached). Bench's tight with summer capacities at 50 %:
@@ -133,7 +134,7 @@ COLUMN_SECONDS_PER_MEMBER = 0.7
 """The travel stage gives at most COLUMN_SHARE of its time to the column-generation bound
 (columns.py), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per co-contractor.
 Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1 after 4 s,
-372.7–373.8 after 6 s, converged at 374.6 after 9–9.5 s, where CP-SAT proves 365.45 km. Whole
+372.7–373.8 after 6 s, converged at 374.6 after 9–13 s, where CP-SAT proves 365.45 km. Whole
 solves of the seed: at 30 s the gap fell from 3.9–5.1 % to 1.6–1.9 % (travel 380.6–381.7 km); at
 20 s, 0.55 s per member (7.7 s) left the searches too little (381.9–392.7 km against 380.2–380.6
 without the bound)."""
@@ -483,13 +484,13 @@ def climb_social_clause(b: Built, seconds: float, workers: int) -> tuple[int, So
     _set_domain(b, lit, 0, 0)
     b.model.maximize(insertion_expr(b))
     started = time.perf_counter()
-    ceiling = lp_ceiling(b, CLIMB_LP_SHARE * seconds)
-    if ceiling is not None and ceiling < target:  # even fractionally out of reach: proven
+    relaxed = lp_ceiling_and_values(b, CLIMB_LP_SHARE * seconds)
+    if relaxed is not None and relaxed[0] < target:  # even fractionally out of reach: proven
         _set_domain(b, lit, *saved)
         b.model.clear_objective()
         return cp_model.INFEASIBLE, None
     end = started + seconds
-    rounded = _rounded_for_clause(b, CLIMB_LP_SHARE * seconds - (time.perf_counter() - started))
+    rounded = None if relaxed is None else _rounded_for_clause(b, relaxed[1])
     if rounded is not None and rounded[1] >= target:  # the LP's allocation, whole: done
         _set_domain(b, lit, *saved)
         b.model.clear_objective()
@@ -537,19 +538,16 @@ def climb_social_clause(b: Built, seconds: float, workers: int) -> tuple[int, So
     return code, None
 
 
-def _rounded_for_clause(b: Built, seconds: float) -> tuple[Solution, int] | None:
+def _rounded_for_clause(b: Built, values: list[float]) -> tuple[Solution, int] | None:
     """The greedy placing each site where the LP relaxation of the climb (insertion hours
-    maximised, rule 7 lifted) puts it, then aimed at the clause (hint.aim_at_clause): the
-    allocation and its insertion hours (× SCALE), or None when the LP is not solved in
-    `seconds` or the allocation breaks another rule the greedy does not enforce (pins, rule 8).
+    maximised, rule 7 lifted; its optimal `values` by variable index) puts it, then aimed at
+    the clause (hint.aim_at_clause): the allocation and its insertion hours (× SCALE), or None
+    when the allocation breaks another rule the greedy does not enforce (pins, rule 8).
     Sweep variant 553 (600 sites, 5 s): 58 041 h for a clause of 55 015 h at once, where the
     greedy's start gave 53 760 h and the CP-SAT climb found nothing in time."""
     from coop_tender.allocation.hint import aim_at_clause, greedy, greedy_is_valid, insertion_of
 
     d = b.data
-    values = lp_values(b, max(seconds, 0.01))
-    if values is None:
-        return None
     x, lend = greedy(d, prefer={key: values[v.index] for key, v in b.x.items()})
     x, lend = aim_at_clause(d, x, lend)
     if not greedy_is_valid(d, x, lend, clause=False):
