@@ -8,14 +8,16 @@ exact sum, and a member's listed sets must be exactly the subsets within its win
 from __future__ import annotations
 
 import itertools
+import time
 
+import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 
 from coop_tender.allocation import columns
 from coop_tender.allocation.columns import column_bound
 from coop_tender.allocation.figures import model_value
 from coop_tender.allocation.model import prepare
-from coop_tender.allocation.relaxation import lp_bound
+from coop_tender.allocation.relaxation import lp_bound, lp_site_duals
 from coop_tender.geo import great_circle_km
 from coop_tender.models import Problem
 from tests.allocation.helpers import after_stages, item, member, problem
@@ -114,3 +116,33 @@ def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
     assert outcome.solution is not None
     bound = column_bound(b, outcome.solution, 5.0)
     assert bound is not None and bound <= model_value(b, "travel", outcome.solution)
+
+
+def _lagrangian(b, y) -> float:
+    """L(y) of columns.py at duals `y` (their signs clipped): a lower bound of travel, metres."""
+    ctx = columns._Context(b)
+    ms = columns._build_master(b, ctx)
+    y = columns._signed(ms, y)
+    end = time.perf_counter() + 5.0
+    members = columns._members(b, ctx)
+    priced = [columns._price(b, ctx, ms, m, y, end)[0] for m in members]
+    return columns._lagrangian_fixed(ms, y) + sum(priced)
+
+
+def test_first_duals_are_the_lps_and_start_above_the_nearest_members() -> None:
+    """The generation starts from the sites' duals of the model's LP relaxation (one per
+    site), not from distances: on the exact-sum tender the bound they give at once lies above
+    the one at each site's nearest-member distance, and below the brute-force optimum."""
+    p, items, west, east = _exact_sum_tender()
+    b, outcome = after_stages(p, 3.0)
+    assert outcome.solution is not None
+    b.model.minimize(b.travel)
+    duals = lp_site_duals(b, 5.0)
+    assert duals is not None and set(duals) == set(range(len(items)))
+    ms = columns._build_master(b, columns._Context(b))
+    first = columns._first_duals(b, ms, time.perf_counter() + 5.0)
+    nearest = np.zeros(len(ms.lower))
+    for i, r in ms.item_row.items():
+        nearest[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])
+    at_lp, at_nearest = _lagrangian(b, first), _lagrangian(b, nearest)
+    assert at_nearest < at_lp <= _brute_force(p, items, west, east) * 1000 + 1e-3
