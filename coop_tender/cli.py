@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +43,18 @@ argparse._ = lambda text: FRENCH_ARGPARSE.get(text, text)  # type: ignore[attr-d
 
 def _arg(*names: str, **kwargs: object) -> Arg:
     return names, kwargs
+
+
+def seconds(text: str) -> float:
+    """A time limit: a finite number of seconds above zero (a negative or zero limit used to
+    run the solve with no time at all and return the greedy's answer without a word)."""
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas une durée en secondes (> 0)")
+    return value
 
 
 WORKSPACE = _arg("--workspace", "-w", required=True, help="dossier de l'appel d'offres")
@@ -83,7 +96,7 @@ COMMANDS: dict[str, tuple[str, str, list[Arg]]] = {
             _arg("problem", help="problem.json"),
             _arg("--out", required=True, help="allocation.json à écrire"),
             _arg(
-                "--time-limit", type=float, default=60.0, help="secondes pour toute la résolution"
+                "--time-limit", type=seconds, default=60.0, help="secondes pour toute la résolution"
             ),
         ],
     ),
@@ -149,7 +162,7 @@ COMMANDS: dict[str, tuple[str, str, list[Arg]]] = {
         [
             _arg("workspace", help="dossier de l'appel d'offres"),
             _arg("--out", required=True, help="dossier où écrire allocation, dossier et classeurs"),
-            _arg("--time-limit", type=float, default=60.0, help="secondes pour la répartition"),
+            _arg("--time-limit", type=seconds, default=60.0, help="secondes pour la répartition"),
             _arg("--no-wait", action="store_true", help="ne pas attendre les membres"),
             _arg(
                 "--portal-url",

@@ -32,8 +32,6 @@ def run_command(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     if not workspace.is_dir():
         raise UserError(f"{workspace} : dossier d'appel d'offres introuvable")
-    if args.time_limit <= 0:
-        raise UserError("--time-limit doit être un nombre de secondes positif")
     from coop_tender.workspace import Workspace
 
     # A broken workspace.json, notice or DQE is the user's to fix: say it in one line, naming

@@ -11,7 +11,7 @@ import pytest
 
 from coop_tender.allocation import solve
 from coop_tender.checker import check
-from coop_tender.cli import main
+from coop_tender.cli import main, seconds
 from coop_tender.models import Allocation, Problem
 from tests.allocation.helpers import item, member, problem, provider
 
@@ -45,6 +45,28 @@ def test_allocate_broken_problem_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err.strip()
     assert err.startswith("erreur") and "\n" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "nan", "inf", "soixante"])
+def test_allocate_refuses_a_time_limit_that_is_no_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture, limit: str
+) -> None:
+    """A zero or negative limit used to run with no time and return the greedy's answer as
+    if all were well; now the option is named in French, exit 2, nothing written."""
+    p = problem([item("S1", 10, 100)], [member("A", 100)])
+    src = tmp_path / "problem.json"
+    src.write_text(p.model_dump_json(), encoding="utf-8")
+    out = tmp_path / "allocation.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["allocate", str(src), "--out", str(out), f"--time-limit={limit}"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--time-limit : « {limit} » n'est pas une durée en secondes" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_a_decimal_comma_time_limit_is_read() -> None:
+    assert seconds("2,5") == 2.5 and seconds("10") == 10.0
 
 
 def _big_problem(seed: int = 7) -> Problem:
