@@ -27,9 +27,13 @@ def test_broken_workspace_json_is_a_one_line_error(tmp_path: Path, capsys) -> No
 
 @pytest.mark.parametrize("limit", ["0", "-5"])
 def test_time_limit_must_be_positive(tmp_path: Path, capsys, limit: str) -> None:
+    """Refused by the parser (coop_tender.cli.seconds), as argparse refuses: exit 2."""
     args = ["run", str(tmp_path), "--out", str(tmp_path / "o"), "--time-limit", limit]
-    assert main(args) == 2
-    assert "--time-limit" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    assert f"--time-limit : « {limit} » n'est pas une durée" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def _copy_example(tmp_path: Path) -> Path:
