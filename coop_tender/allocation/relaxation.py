@@ -52,22 +52,28 @@ def lp_ceiling(b: Built, seconds: float) -> int | None:
     """An upper bound of the model's current (maximised) objective, in model units, from its
     LP relaxation (raised by the same safety margin as `lp_bound`); None when not proven in
     `seconds` or when the objective is minimised."""
-    found = lp_ceiling_and_values(b, seconds)
-    return None if found is None else found[0]
+    lp = _solved_maximum(b, seconds)
+    return None if lp is None else _ceiling(b, lp)
 
 
 def lp_ceiling_and_values(b: Built, seconds: float) -> tuple[int, list[float]] | None:
     """`lp_ceiling` and the LP's optimal values of every model variable (as `lp_values`), from
     one solve: the climb to the social clause needs both (solve.climb_social_clause)."""
-    proto = b.model.proto
-    if proto.objective.scaling_factor >= 0:
+    lp = _solved_maximum(b, seconds)
+    return None if lp is None else (_ceiling(b, lp), [v.solution_value() for v in lp.variables()])
+
+
+def _solved_maximum(b: Built, seconds: float) -> pywraplp.Solver | None:
+    """The relaxation of a maximised objective, solved; None if minimised or not proven."""
+    if b.model.proto.objective.scaling_factor >= 0:
         return None  # CP-SAT stores a maximised objective negated, scaling factor −1
-    lp = _solved(b, seconds, frozenset())
-    if lp is None:
-        return None
-    value = -(lp.Objective().Value() + proto.objective.offset)
-    ceiling = math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
-    return ceiling, [v.solution_value() for v in lp.variables()]
+    return _solved(b, seconds, frozenset())
+
+
+def _ceiling(b: Built, lp: pywraplp.Solver) -> int:
+    """The solved maximum raised by the safety margin, in model units."""
+    value = -(lp.Objective().Value() + b.model.proto.objective.offset)
+    return math.ceil(value + RELATIVE_MARGIN * abs(value) + 1)
 
 
 def lp_site_duals(b: Built, seconds: float) -> dict[int, float] | None:

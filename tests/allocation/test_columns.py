@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from coop_tender.allocation import columns
 from coop_tender.allocation.columns import column_bound
 from coop_tender.allocation.figures import model_value
-from coop_tender.allocation.model import prepare
+from coop_tender.allocation.model import Built, prepare
 from coop_tender.allocation.relaxation import lp_bound, lp_site_duals
 from coop_tender.geo import great_circle_km
 from coop_tender.models import Problem
@@ -118,7 +118,7 @@ def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
     assert bound is not None and bound <= model_value(b, "travel", outcome.solution)
 
 
-def _lagrangian(b, y) -> float:
+def _lagrangian(b: Built, y: np.ndarray) -> float:
     """L(y) of columns.py at duals `y` (their signs clipped): a lower bound of travel, metres."""
     ctx = columns._Context(b)
     ms = columns._build_master(b, ctx)
@@ -141,6 +141,7 @@ def test_first_duals_are_the_lps_and_start_above_the_nearest_members() -> None:
     assert duals is not None and set(duals) == set(range(len(items)))
     ms = columns._build_master(b, columns._Context(b))
     first = columns._first_duals(b, ms, time.perf_counter() + 5.0)
+    assert all(abs(first[r] - duals[i]) <= 1e-9 for i, r in ms.item_row.items())
     nearest = np.zeros(len(ms.lower))
     for i, r in ms.item_row.items():
         nearest[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])

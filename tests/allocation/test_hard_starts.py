@@ -452,6 +452,13 @@ def test_lp_rounded_start_keeps_every_rule_but_the_clause(p: Problem) -> None:
     allocation = _as_allocation(p, sol.x, sol.lend)
     broken = check(p, allocation)
     assert hours <= relaxed[0]  # the LP's optimum bounds every allocation's insertion hours
+    # The values are the LP's optimum for this objective (CP-SAT stores a maximum negated).
+    proto = b.model.proto
+    objective = sum(
+        c * relaxed[1][v] for v, c in zip(proto.objective.vars, proto.objective.coeffs, strict=True)
+    )
+    value = -(objective + proto.objective.offset)
+    assert relaxed[0] - 2 - 1e-5 * abs(value) <= value <= relaxed[0]
     assert abs(sum(m.insertion_hours for m in allocation.members) * SCALE - hours) <= SCALE
     if hours >= p.tender.insertion_hours_min * SCALE:
         assert broken == []
