@@ -12,6 +12,11 @@ y of the right signs, so the best L over the iterations is a proven bound whenev
 stops. Duals are smoothed (Wentges) to steady the search, from the sites' duals in the model's
 LP relaxation; each pricing solve gives every set it finds on its way. Measured on the seed:
 374.6 km where CP-SAT proves 365.45 km and the LP 358.5 km (docs/performance.md).
+
+The master's optimum also points to good allocations: the dive (`_dive`) fixes sites to the
+members the mix gives them, generating columns again after each fixing, until every site is
+whole. Seed: 376.3–378.7 km from it, where the neighbourhood searches had never gone below
+379.5 km.
 """
 
 from __future__ import annotations
@@ -58,6 +63,16 @@ within this share of the best bound: the seed's last 0.01 % took its last 5 s.""
 LP_SHARE = 0.2
 """Most of the bound's time the model's LP relaxation may take for the first duals (seed:
 0.02 s)."""
+BOUND_SHARE = 0.7
+"""Share of its time the bound may take when a dive follows (the dive gets the rest and what
+the bound does not use; seed: converged in 8 s, the dive then 2.5 s)."""
+DIVE_ROUNDS = 3
+DIVE_BACKTRACKS = 5
+"""Rounds of column generation after each fixing of a dive (more while the master needs
+slack)."""
+ARTIFICIAL_COST = 1e6
+"""Cost (metres) of a unit of slack on any master row while diving: the fixings may leave the
+columns in hand no mix that keeps the rows; slack still used at a dive's end means none."""
 MARGIN = 1e-6
 """Relative safety margin taken off the bound for floating-point arithmetic (and 1 m)."""
 INF = math.inf
@@ -107,6 +122,7 @@ class _Member:
     over: dict[int, cp_model.IntVar] = field(default_factory=dict)  # period -> hours over cap
     over_max: dict[int, int] = field(default_factory=dict)
     listed: tuple | None = None  # (sets, incidence, hours over capacity) when enumerated
+    forced: dict[int, int] = field(default_factory=dict)  # site -> 0 / 1 fixed by a dive
 
 
 class _Context:
@@ -127,20 +143,32 @@ class _Context:
         self.prate = [scaled_floor(m.insertion_rate) / SCALE for m in d.provs]
 
 
-def column_bound(b: Built, sol, seconds: float, workers: int = 1) -> int | None:
-    """A proven lower bound (metres) of travel under the stages fixed so far, or None when
-    the model is not the normal solve's (a rule lifted) or no bound came in `seconds`; the
-    solution in hand `sol` gives the first columns; members are priced on `workers` threads."""
-    end = time.perf_counter() + seconds
+@dataclass
+class Columns:
+    """What column generation gives the travel stage: a proven lower bound (metres; None if
+    none came) and the sites of the allocation its dive reached (None if it did not finish)."""
+
+    bound: int | None
+    sites: dict[tuple[int, int], int] | None
+
+
+def travel_columns(b: Built, sol, seconds: float, workers: int = 1, dive: bool = True) -> Columns:
+    """The Dantzig–Wolfe bound of the travel stage and, when `dive`, an allocation found by
+    diving from the master's optimum (`_dive`), within `seconds`. The bound is None when the
+    model is not the normal solve's (a rule lifted) or no bound came in time; the solution in
+    hand `sol` gives the first columns; members are priced on `workers` threads."""
+    started = time.perf_counter()
+    end = started + seconds
+    nothing = Columns(None, None)
     if not all(b.model.proto.variables[lit.index].domain[0] == 1 for lit in b.rules.values()):
-        return None  # a diagnosis with rules lifted: the master below assumes every rule
+        return nothing  # a diagnosis with rules lifted: the master below assumes every rule
     if b.data.pin_problems:
-        return None
+        return nothing
     ctx = _Context(b)
     master = _build_master(b, ctx)
     members = _members(b, ctx)
     if any(m.low > m.high for m in members):
-        return None
+        return nothing
     lp = _LP(master, members)
     start: dict[int, set[int]] = {}
     for (i, k), on in sol.x.items():
@@ -148,21 +176,32 @@ def column_bound(b: Built, sol, seconds: float, workers: int = 1) -> int | None:
             start.setdefault(k, set()).add(i)
     for m in members:
         lp.add(_column(b, ctx, master, m.k, start.get(m.k, set())))
+    bound_end = started + (BOUND_SHARE * seconds if dive else seconds)
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        best = _generate(b, ctx, lp, members, pool, end)
+        center = _signed(master, _first_duals(b, master, bound_end))
+        best, center = _generate(b, ctx, lp, members, pool, center, bound_end)
+        sites = _dive(b, ctx, lp, members, pool, center, end) if dive else None
     if not math.isfinite(best):
-        return None  # nothing proven (or a member with no valid set: never with a solution)
-    return math.floor(best - MARGIN * abs(best) - 1)
+        return Columns(None, sites)  # nothing proven (never with a solution in hand)
+    return Columns(math.floor(best - MARGIN * abs(best) - 1), sites)
 
 
 def _generate(
-    b: Built, ctx: _Context, lp: _LP, members: list[_Member], pool: ThreadPoolExecutor, end: float
-) -> float:
-    """Rounds of master LP and pricing until no column prices out, the bound is within
-    CONVERGED of the master or time is up; returns the best Lagrangian bound met (−∞ if none)."""
-    master, best, center = lp.ms, -INF, _signed(lp.ms, _first_duals(b, lp.ms, end))
-    first = True
-    while time.perf_counter() < end:
+    b: Built,
+    ctx: _Context,
+    lp: _LP,
+    members: list[_Member],
+    pool: ThreadPoolExecutor,
+    center: np.ndarray,
+    end: float,
+    rounds: int | None = None,
+) -> tuple[float, np.ndarray]:
+    """Rounds of master LP and pricing, from duals `center`, until no column prices out, the
+    bound is within CONVERGED of the master or time is up; returns the best Lagrangian bound
+    met (−∞ if none) and the duals that gave it."""
+    master, best, first = lp.ms, -INF, True
+    while time.perf_counter() < end and rounds != 0:
+        rounds = None if rounds is None else rounds - 1
         solved = lp.duals(end)
         if solved is None:
             break
@@ -189,7 +228,7 @@ def _generate(
             center = y.copy()  # the smoothed duals found nothing: back to the master's
         if added == 0 and np.allclose(duals, y):
             break  # no column prices out at the master's duals: the bound is the master's
-    return best
+    return best, center
 
 
 def _first_duals(b: Built, ms: _Master, end: float) -> np.ndarray:
@@ -204,6 +243,65 @@ def _first_duals(b: Built, ms: _Master, end: float) -> np.ndarray:
         elif ms.lower[r] == 1:
             y[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])
     return y
+
+
+def _dive(
+    b: Built,
+    ctx: _Context,
+    lp: _LP,
+    members: list[_Member],
+    pool: ThreadPoolExecutor,
+    center: np.ndarray,
+    end: float,
+) -> set[tuple[int, int]] | None:
+    """Price and dive: from the master's optimum, give each site its member where the mix
+    already does (share 1) and the most-shared open pair too, keep only the columns that agree,
+    generate columns again from the duals reached, and so on until the mix takes every site
+    whole; returns the (site, member) pairs, or None if time ran out or the fixings left no mix
+    without slack DIVE_BACKTRACKS times (each time the last step is undone and its pair ruled
+    out). A heuristic: seed 377.4 km where the searches found 379.5 km at best, 2.5 s after the
+    bound."""
+    by_member = {m.k: m for m in members}
+    every: dict[tuple[int, frozenset[int]], _Column] = {}  # every column met, by set
+    steps: list[tuple[tuple[int, int], list[tuple[_Member, int]]]] = []  # (pair, what it fixed)
+    rounds: int | None = DIVE_ROUNDS
+    backtracks = DIVE_BACKTRACKS
+    while time.perf_counter() < end:
+        found = lp.mix(end)
+        if found is None:
+            return None
+        if found[1] > 1e-6 and rounds is not None:  # the columns in hand still need slack
+            rounds = None
+        elif found[1] > 1e-6:  # slack left once no column prices out: undo the last step
+            if not steps or backtracks == 0:
+                return None
+            backtracks -= 1
+            (i, k), fixed = steps.pop()
+            for m, j in fixed:
+                _force(m, j, None)
+            if _force(by_member[k], i, 0) and steps:
+                steps[-1][1].append((by_member[k], i))
+        else:
+            share: dict[tuple[int, int], float] = {}
+            for col, weight in found[0]:
+                for i in col.items:
+                    share[(i, col.member)] = share.get((i, col.member), 0.0) + weight
+            open_pairs = {pair: v for pair, v in share.items() if v < 1 - 1e-6}
+            if not open_pairs:
+                return {pair for pair, v in share.items() if v > 0.5}
+            chosen = max(open_pairs, key=open_pairs.__getitem__)
+            fixed = []
+            for i, k in [pair for pair, v in share.items() if v >= 1 - 1e-6] + [chosen]:
+                fixed += [(m, i) for m in members if i in m.items and _force(m, i, int(m.k == k))]
+            steps.append((chosen, fixed))
+            rounds = DIVE_ROUNDS
+        every.update(((col.member, col.items), col) for _j, col in lp.columns)
+        lp = _LP(lp.ms, members, artificial=True)
+        for col in every.values():
+            if _keeps_forced(by_member[col.member], col.items):
+                lp.add(col)
+        _best, center = _generate(b, ctx, lp, members, pool, center, end, rounds)
+    return None
 
 
 # --------------------------------------------------------------------------- the master
@@ -313,8 +411,9 @@ class _LP:
     the rows it touches), solved afresh by CLP each round. Protocol buffers rather than
     pywraplp's objects: row objects outliving their solver corrupted memory."""
 
-    def __init__(self, ms: _Master, members: list[_Member]) -> None:
+    def __init__(self, ms: _Master, members: list[_Member], artificial: bool = False) -> None:
         self.ms, self.model = ms, linear_solver_pb2.MPModelProto()
+        self.columns: list[tuple[int, _Column]] = []  # (variable index, column)
         for lo, hi in zip(ms.lower, ms.upper, strict=True):
             row = self.model.constraint.add()
             row.lower_bound, row.upper_bound = lo, hi
@@ -326,6 +425,12 @@ class _LP:
             row.lower_bound = row.upper_bound = 1.0
         for coeffs, ub in ms.lend:
             self._append(0.0, ub, 0.0, coeffs.items())
+        self.slack = range(len(self.model.variable), len(self.model.variable))
+        if artificial:  # a slack each way on every row, at ARTIFICIAL_COST
+            for r in range(len(self.model.constraint)):
+                self._append(0.0, INF, ARTIFICIAL_COST, [(r, 1.0)])
+                self._append(0.0, INF, ARTIFICIAL_COST, [(r, -1.0)])
+            self.slack = range(self.slack.start, len(self.model.variable))
 
     def _append(self, lower: float, upper: float, cost: float, pairs) -> None:
         j = len(self.model.variable)
@@ -341,19 +446,36 @@ class _LP:
         if key in self.seen:
             return 0
         self.seen.add(key)
+        self.columns.append((len(self.model.variable), col))
         pairs = [(self.conv[col.member], 1.0), *col.coeffs.items()]
         self._append(0.0, INF, float(col.cost), pairs)
         return 1
 
-    def duals(self, end: float) -> tuple[np.ndarray, dict[int, float], float] | None:
-        """The LP's duals (shared rows; convexity row per member) and optimum, None if not
-        optimal."""
+    def _solve(self, end: float) -> linear_solver_pb2.MPSolutionResponse | None:
+        if not self.model.variable:
+            return None  # no site and nothing to lend: CLP crashes on a model without columns
         request = linear_solver_pb2.MPModelRequest(model=self.model)
         request.solver_type = linear_solver_pb2.MPModelRequest.CLP_LINEAR_PROGRAMMING
         request.solver_time_limit_seconds = max(0.01, end - time.perf_counter())
         response = linear_solver_pb2.MPSolutionResponse()
         pywraplp.Solver.SolveWithProto(request, response)
-        if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+        return response if response.status == linear_solver_pb2.MPSOLVER_OPTIMAL else None
+
+    def mix(self, end: float) -> tuple[list[tuple[_Column, float]], float] | None:
+        """The LP's optimum as the columns it uses with their weights, and the slack it takes
+        (0 without artificial slacks); None if not optimal."""
+        response = self._solve(end)
+        if response is None:
+            return None
+        values = response.variable_value
+        used = [(col, values[j]) for j, col in self.columns if values[j] > 1e-9]
+        return used, sum(values[j] for j in self.slack)
+
+    def duals(self, end: float) -> tuple[np.ndarray, dict[int, float], float] | None:
+        """The LP's duals (shared rows; convexity row per member) and optimum, None if not
+        optimal."""
+        response = self._solve(end)
+        if response is None:
             return None
         duals = np.array(response.dual_value)
         conv = {k: duals[r] for k, r in self.conv.items()}
@@ -426,8 +548,12 @@ def _price(
         sets, incidence, overs = m.listed
         costs = incidence @ np.array([site[i] for i in m.items])
         costs += overs @ np.array([over.get(t, 0.0) for t in ctx.periods])
+        for i, on in m.forced.items():  # the sets a dive has ruled out
+            costs[incidence[:, m.items.index(i)] != on] = INF
         order = np.argsort(costs)[:3]
-        return float(costs[order[0]]), [sets[j] for j in order]
+        if not math.isfinite(costs[order[0]]):
+            return INF, []
+        return float(costs[order[0]]), [sets[j] for j in order if math.isfinite(costs[j])]
     return _price_cp(b, ctx, m, site, over, end)
 
 
@@ -496,6 +622,8 @@ def _build_pricing(b: Built, ctx: _Context, m: _Member) -> None:
     m.x = {i: model.new_bool_var(f"x{i}") for i in m.items}
     for i in m.pinned:
         model.add(m.x[i] == 1)
+    for i, on in m.forced.items():
+        _set_bool(m, i, on)
     value = cp_model.LinearExpr.weighted_sum(
         [m.x[i] for i in m.items], [d.values[i] for i in m.items]
     )
@@ -579,3 +707,27 @@ def _own_rules(d, ctx: _Context, m: _Member, items: set[int]) -> bool:
         if over > m.recv_cap[t] or (ctx.has_share and SCALE * over > ctx.share * h):
             return False
     return True
+
+
+def _force(m: _Member, i: int, on: int | None) -> bool:
+    """Fix site `i` in or out of the member's sets (None: free it again) for its pricing;
+    whether anything changed."""
+    if m.forced.get(i) == on:
+        return False
+    if on is None:
+        del m.forced[i]
+    else:
+        m.forced[i] = on
+    if m.model is not None:
+        _set_bool(m, i, on)
+    return True
+
+
+def _set_bool(m: _Member, i: int, on: int | None) -> None:
+    domain = m.model.proto.variables[m.x[i].index].domain
+    domain[0], domain[1] = (0, 1) if on is None else (on, on)
+
+
+def _keeps_forced(m: _Member, items) -> bool:
+    """Whether a set of the member's sites agrees with the sites a dive fixed."""
+    return all((i in items) == bool(on) for i, on in m.forced.items())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.columns import column_bound
+from coop_tender.allocation.columns import travel_columns
 from coop_tender.allocation.figures import (
     EXCESS_STAGES,
     STAGE_UNITS,
@@ -129,15 +129,18 @@ searches move them between members. Measured on tight (10 s, six runs each, cove
 fairness differing from run to run): 564–707 km (mean 650) against 610–721 km (mean 675) with
 the searches' usual 80 %; a 30-s CP-SAT solve alone from a 10-s run's answer: 684 → 524 km with
 coverage held at least at C, 670 → 655 km with it held exactly."""
-COLUMN_SHARE = 0.5
-COLUMN_SECONDS_PER_MEMBER = 0.7
-"""The travel stage gives at most COLUMN_SHARE of its time to the column-generation bound
-(columns.py), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per co-contractor.
-Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1 after 4 s,
-372.7–373.8 after 6 s, converged at 374.6 after 9–13 s, where CP-SAT proves 365.45 km. Whole
-solves of the seed: at 30 s the gap fell from 3.9–5.1 % to 1.6–1.9 % (travel 380.6–381.7 km); at
-20 s, 0.55 s per member (7.7 s) left the searches too little (381.9–392.7 km against 380.2–380.6
-without the bound)."""
+COLUMN_SHARE = 0.7
+COLUMN_SECONDS_PER_MEMBER = 0.65
+"""The travel stage gives at most COLUMN_SHARE of its time to column generation (columns.py:
+the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
+co-contractor. Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1
+after 4 s, 372.7–373.8 after 6 s, converged at 374.6 after 8–13 s (CP-SAT proves 365.45 km);
+the dive then takes 1–2.5 s. Whole solves of the seed, two each: at 20 s and 30 s 376.26 km
+(gap 0.45 %; 380.6–381.7 km with the bound alone at 30 s); at 15 s with 0.3 s per member,
+377.47 km once, and once the dive did not finish (381.16 km)."""
+DIVE_LEND_SHARE = 0.02
+"""Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
+on the seed)."""
 LARGE_PAIRS = 4_000
 LARGE_MAIN_SHARE = 0.05
 """Above LARGE_PAIRS eligible pairs the main CP-SAT solve of the fairness and travel stages
@@ -322,6 +325,16 @@ def lend_only(b: Built, sol: Solution, seconds: float, workers: int) -> Solution
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return read_solution(b, result)
     return sol
+
+
+def _dived(
+    b: Built, sol: Solution, sites: set[tuple[int, int]], seconds: float, workers: int
+) -> Solution:
+    """The column dive's sites (columns.py) with lent hours solved for them, if the full model
+    accepts them and they travel less than `sol`; else `sol`."""
+    candidate = Solution(x={key: int(key in sites) for key in b.x}, lend=sol.lend)
+    candidate = verified(b, lend_only(b, candidate, seconds, workers), sol, workers)
+    return candidate if model_value(b, "travel", candidate) < model_value(b, "travel", sol) else sol
 
 
 def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) -> Solution:
@@ -676,8 +689,11 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             and COLUMN_SHARE * budget >= COLUMN_SECONDS_PER_MEMBER * len(b.data.cocs)
         ):
             # First, so that the time it does not need (it stops once converged) is the
-            # searches'; the solution in hand gives its first columns.
-            strong = column_bound(b, solution, COLUMN_SHARE * budget, workers)
+            # searches'; the solution in hand gives its first columns, its dive a better start.
+            dived = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
+            strong = dived.bound
+            if dived.sites is not None:
+                solution = _dived(b, solution, dived.sites, DIVE_LEND_SHARE * budget, workers)
         if name == "travel" and LP_SHARE * budget > LP_SECONDS_PER_PAIR * len(b.x):
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:

@@ -1,4 +1,5 @@
-"""The column-generation bound of the travel stage (allocation/columns.py).
+"""The column-generation bound of the travel stage (allocation/columns.py; its dive:
+test_dive.py).
 
 It must never exceed the travel of an allocation nor the brute-force optimum of a small
 tender, must be at least as strong as the LP relaxation where a member's window holds one
@@ -14,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 
 from coop_tender.allocation import columns
-from coop_tender.allocation.columns import column_bound
+from coop_tender.allocation.columns import travel_columns
 from coop_tender.allocation.figures import model_value
 from coop_tender.allocation.model import Built, prepare
 from coop_tender.allocation.relaxation import lp_bound, lp_site_duals
@@ -32,7 +33,7 @@ def test_bounds_never_exceed_a_solution(p: Problem) -> None:
     b, outcome = after_stages(p)
     assume(outcome.solution is not None)
     travel = model_value(b, "travel", outcome.solution)
-    strong = column_bound(b, outcome.solution, 5.0)
+    strong = travel_columns(b, outcome.solution, 5.0, dive=False).bound
     b.model.minimize(b.travel)
     weak = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
     assert strong is not None and weak is not None
@@ -79,7 +80,7 @@ def test_column_bound_is_below_the_optimum_and_above_the_lp() -> None:
     b, outcome = after_stages(p, 3.0)
     assert outcome.solution is not None
     b.model.minimize(b.travel)
-    strong = column_bound(b, outcome.solution, 5.0)
+    strong = travel_columns(b, outcome.solution, 5.0, dive=False).bound
     weak = lp_bound(b, 5.0, skip=frozenset({"stage_travel_fixed"}))
     best = _brute_force(p, items, west, east)
     assert strong is not None and weak is not None
@@ -114,7 +115,7 @@ def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
     p = problem(items, members, pins=pins)
     b, outcome = after_stages(p)
     assert outcome.solution is not None
-    bound = column_bound(b, outcome.solution, 5.0)
+    bound = travel_columns(b, outcome.solution, 5.0, dive=False).bound
     assert bound is not None and bound <= model_value(b, "travel", outcome.solution)
 
 
@@ -147,3 +148,14 @@ def test_first_duals_are_the_lps_and_start_above_the_nearest_members() -> None:
         nearest[r] = min(b.dist[(i, k)] for k in b.data.eligible[i])
     at_lp, at_nearest = _lagrangian(b, first), _lagrangian(b, nearest)
     assert at_nearest < at_lp <= _brute_force(p, items, west, east) * 1000 + 1e-3
+
+
+def test_no_eligible_site_gives_no_bound_and_no_crash() -> None:
+    """No member has the sites' trade: the master has no column at all (CLP crashed on such a
+    model, killing the process, when a travel stage had time for column generation)."""
+    items = [item(f"s{n}", 10, 100, trade="vitrerie") for n in range(3)]
+    p = problem(items, [member("a", 40), member("c", 40, lat=48.95)])
+    b, outcome = after_stages(p)
+    assert outcome.solution is not None
+    found = columns.travel_columns(b, outcome.solution, 2.0)
+    assert found.bound is None and found.sites is None

@@ -1,0 +1,73 @@
+"""The column dive of the travel stage (allocation/columns.py, `_dive`).
+
+Its sites must form an allocation that keeps every rule once lent hours are solved for them
+(whole sites, each once, each member within its band): checked by the independent checker
+on random tenders with the dive forced on, and against the brute-force optimum of a small
+tender with an exact-sum window.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from coop_tender.allocation import columns
+from coop_tender.allocation.tight import bands
+from coop_tender.checker import check
+from coop_tender.models import Problem
+from tests.allocation.helpers import after_stages
+from tests.allocation.test_columns import _brute_force, _exact_sum_tender
+from tests.strategies import problems
+
+solve_module = importlib.import_module("coop_tender.allocation.solve")
+
+
+def test_the_dive_reaches_whole_sites_within_each_band_and_no_shorter_than_the_optimum() -> None:
+    p, items, west, east = _exact_sum_tender()
+    b, outcome = after_stages(p, 3.0)
+    assert outcome.solution is not None
+    b.model.minimize(b.travel)
+    found = columns.travel_columns(b, outcome.solution, 5.0)
+    assert found.sites is not None and found.bound is not None
+    owners = Counter(i for i, _k in found.sites)
+    assert set(owners) == set(range(len(items))) and set(owners.values()) == {1}
+    assert found.sites <= set(b.x)  # eligible pairs only
+    value = Counter()
+    for i, k in found.sites:
+        value[k] += b.data.values[i]
+    low_high = bands(b)
+    assert low_high is not None
+    assert all(low_high[k][0] <= v <= low_high[k][1] for k, v in value.items())
+    km = sum(b.dist[pair] for pair in found.sites)
+    assert found.bound <= km
+    assert _brute_force(p, items, west, east) * 1000 <= km + len(items)  # metres, rounded
+
+
+def test_allocations_through_the_dive_pass_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column generation and its dive forced into every travel stage, however short: every
+    answer passes the checker, and the dive must have run and been taken up (its allocation
+    travelling less than the one in hand) on some tenders, or this would prove nothing."""
+    monkeypatch.setattr(solve_module, "COLUMN_SECONDS_PER_MEMBER", 0.0)
+    taken: Counter = Counter()
+    original = solve_module._dived
+
+    def counted(b, sol, sites, seconds, workers):
+        better = original(b, sol, sites, seconds, workers)
+        taken["dives"] += 1
+        taken["taken"] += better is not sol
+        return better
+
+    monkeypatch.setattr(solve_module, "_dived", counted)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(problems(max_items=12, max_members=5, max_providers=2))
+    def each(p: Problem) -> None:
+        allocation = solve_module.solve(p, time_limit=2.0)
+        assert check(p, allocation) == []
+
+    each()
+    print(dict(taken))
+    assert taken["dives"] >= taken["taken"] > 0
