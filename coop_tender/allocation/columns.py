@@ -67,9 +67,11 @@ BOUND_SHARE = 0.7
 """Share of its time the bound may take when a dive follows (the dive gets the rest and what
 the bound does not use; seed: converged in 8 s, the dive then 2.5 s)."""
 DIVE_ROUNDS = 3
-DIVE_BACKTRACKS = 5
 """Rounds of column generation after each fixing of a dive (more while the master needs
-slack)."""
+slack): as good as running to convergence on the seed, faster when the bound had no time to
+converge."""
+DIVE_BACKTRACKS = 5
+"""Steps a dive may undo (ruling out the pair it had chosen) before giving up."""
 ARTIFICIAL_COST = 1e6
 """Cost (metres) of a unit of slack on any master row while diving: the fixings may leave the
 columns in hand no mix that keeps the rows; slack still used at a dive's end means none."""
@@ -149,7 +151,7 @@ class Columns:
     none came) and the sites of the allocation its dive reached (None if it did not finish)."""
 
     bound: int | None
-    sites: dict[tuple[int, int], int] | None
+    sites: set[tuple[int, int]] | None  # (site, co-contractor) pairs
 
 
 def travel_columns(b: Built, sol, seconds: float, workers: int = 1, dive: bool = True) -> Columns:

@@ -135,9 +135,10 @@ COLUMN_SECONDS_PER_MEMBER = 0.65
 the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
 co-contractor. Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1
 after 4 s, 372.7–373.8 after 6 s, converged at 374.6 after 8–13 s (CP-SAT proves 365.45 km);
-the dive then takes 1–2.5 s. Whole solves of the seed, two each: at 20 s and 30 s 376.26 km
-(gap 0.45 %; 380.6–381.7 km with the bound alone at 30 s); at 15 s with 0.3 s per member,
-377.47 km once, and once the dive did not finish (381.16 km)."""
+the dive then takes 2–5 s. Whole solves of the seed: at 30 s and 60 s 376.26 km (gap 0.45 %;
+380.6–381.7 km with the bound alone at 30 s); at 20 s 377.47–381.74 km (three runs; 380.2–380.6
+without the column phase); at 15 s with 0.3 s per member, 377.47 km once, and once the dive
+did not finish (381.16 km)."""
 DIVE_LEND_SHARE = 0.02
 """Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
 on the seed)."""
