@@ -135,10 +135,15 @@ COLUMN_SECONDS_PER_MEMBER = 0.65
 the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
 co-contractor. Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1
 after 4 s, 372.7–373.8 after 6 s, converged at 374.6 after 8–13 s (CP-SAT proves 365.45 km);
-the dive then takes 2–5 s. Whole solves of the seed: at 30 s and 60 s 376.26 km (gap 0.45 %;
-380.6–381.7 km with the bound alone at 30 s); at 20 s 377.47–381.74 km (three runs; 380.2–380.6
-without the column phase); at 15 s with 0.3 s per member, 377.47 km once, and once the dive
-did not finish (381.16 km)."""
+the dive then takes 2–5 s. Whole solves of the seed: at 60 s 376.26 km (gap 0.45 %), at
+30 s the same in four runs of five (378.88 km once; 380.6–381.7 km with the bound alone); at
+20 s 377.47–381.74 km (three runs; 380.2–380.6 without the column phase); at 15 s with 0.3 s
+per member, 377.47 km once, and once the dive did not finish (381.16 km)."""
+COLUMN_SECONDS_PER_PAIR = 0.01
+"""And COLUMN_SECONDS_PER_PAIR per eligible pair: the pricing grows with each member's sites
+(seed: 912 pairs, 9.1 s either way). A large tender with few members keeps its whole travel
+stage for the searches, as measured before the dive (none of the bench's larger instances
+reaches either threshold)."""
 DIVE_LEND_SHARE = 0.02
 """Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
 on the seed)."""
@@ -687,7 +692,8 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         if (
             name == "travel"
             and solution is not None
-            and COLUMN_SHARE * budget >= COLUMN_SECONDS_PER_MEMBER * len(b.data.cocs)
+            and COLUMN_SHARE * budget
+            >= max(COLUMN_SECONDS_PER_MEMBER * len(b.data.cocs), COLUMN_SECONDS_PER_PAIR * len(b.x))
         ):
             # First, so that the time it does not need (it stops once converged) is the
             # searches'; the solution in hand gives its first columns, its dive a better start.

@@ -51,6 +51,7 @@ def test_allocations_through_the_dive_pass_the_checker(monkeypatch: pytest.Monke
     answer passes the checker, and the dive must have run and been taken up (its allocation
     travelling less than the one in hand) on some tenders, or this would prove nothing."""
     monkeypatch.setattr(solve_module, "COLUMN_SECONDS_PER_MEMBER", 0.0)
+    monkeypatch.setattr(solve_module, "COLUMN_SECONDS_PER_PAIR", 0.0)
     taken: Counter = Counter()
     original = solve_module._dived
 
