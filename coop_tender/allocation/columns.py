@@ -171,6 +171,8 @@ def travel_columns(b: Built, sol, seconds: float, workers: int = 1, dive: bool =
     members = _members(b, ctx)
     if any(m.low > m.high for m in members):
         return nothing
+    if not members and not master.lend:
+        return Columns(0, None)  # no site to assign, nothing to lend: no travel at all
     lp = _LP(master, members)
     start: dict[int, set[int]] = {}
     for (i, k), on in sol.x.items():
@@ -180,23 +182,27 @@ def travel_columns(b: Built, sol, seconds: float, workers: int = 1, dive: bool =
         lp.add(_column(b, ctx, master, m.k, start.get(m.k, set())))
     bound_end = started + (BOUND_SHARE * seconds if dive else seconds)
     with ThreadPoolExecutor(max(1, workers)) as pool:
+        pr = _Pricing(b, ctx, members, pool)
         center = _signed(master, _first_duals(b, master, bound_end))
-        best, center = _generate(b, ctx, lp, members, pool, center, bound_end)
-        sites = _dive(b, ctx, lp, members, pool, center, end) if dive else None
+        best, center = _generate(pr, lp, center, bound_end)
+        sites = _dive(pr, lp, center, end) if dive else None
     if not math.isfinite(best):
         return Columns(None, sites)  # nothing proven (never with a solution in hand)
     return Columns(math.floor(best - MARGIN * abs(best) - 1), sites)
 
 
+@dataclass
+class _Pricing:
+    """The members to price, the threads they are priced on and what they are priced from."""
+
+    b: Built
+    ctx: _Context
+    members: list[_Member]
+    pool: ThreadPoolExecutor
+
+
 def _generate(
-    b: Built,
-    ctx: _Context,
-    lp: _LP,
-    members: list[_Member],
-    pool: ThreadPoolExecutor,
-    center: np.ndarray,
-    end: float,
-    rounds: int | None = None,
+    pr: _Pricing, lp: _LP, center: np.ndarray, end: float, rounds: int | None = None
 ) -> tuple[float, np.ndarray]:
     """Rounds of master LP and pricing, from duals `center`, until no column prices out, the
     bound is within CONVERGED of the master or time is up; returns the best Lagrangian bound
@@ -216,12 +222,12 @@ def _generate(
         duals = center if first else SMOOTHING * center + (1 - SMOOTHING) * y
         first = False
         bound, added = _lagrangian_fixed(master, duals), 0
-        same = (repeat(b), repeat(ctx), repeat(master))
-        priced = list(pool.map(_price, *same, members, repeat(duals), repeat(end)))
-        for m, (lowest, sets) in zip(members, priced, strict=True):
+        same = (repeat(pr.b), repeat(pr.ctx), repeat(master))
+        priced = list(pr.pool.map(_price, *same, pr.members, repeat(duals), repeat(end)))
+        for m, (lowest, sets) in zip(pr.members, priced, strict=True):
             bound += lowest
             for items in sets:
-                col = _column(b, ctx, master, m.k, items)
+                col = _column(pr.b, pr.ctx, master, m.k, items)
                 if _reduced(col, y) - y_conv[m.k] < -1e-6:
                     added += lp.add(col)
         if bound > best:
@@ -247,15 +253,7 @@ def _first_duals(b: Built, ms: _Master, end: float) -> np.ndarray:
     return y
 
 
-def _dive(
-    b: Built,
-    ctx: _Context,
-    lp: _LP,
-    members: list[_Member],
-    pool: ThreadPoolExecutor,
-    center: np.ndarray,
-    end: float,
-) -> set[tuple[int, int]] | None:
+def _dive(pr: _Pricing, lp: _LP, center: np.ndarray, end: float) -> set[tuple[int, int]] | None:
     """Price and dive: from the master's optimum, give each site its member where the mix
     already does (share 1) and the most-shared open pair too, keep only the columns that agree,
     generate columns again from the duals reached, and so on until the mix takes every site
@@ -263,7 +261,7 @@ def _dive(
     without slack DIVE_BACKTRACKS times (each time the last step is undone and its pair ruled
     out). A heuristic: seed 377.4 km where the searches found 379.5 km at best, 2.5 s after the
     bound."""
-    by_member = {m.k: m for m in members}
+    by_member = {m.k: m for m in pr.members}
     every: dict[tuple[int, frozenset[int]], _Column] = {}  # every column met, by set
     steps: list[tuple[tuple[int, int], list[tuple[_Member, int]]]] = []  # (pair, what it fixed)
     rounds: int | None = DIVE_ROUNDS
@@ -294,15 +292,17 @@ def _dive(
             chosen = max(open_pairs, key=open_pairs.__getitem__)
             fixed = []
             for i, k in [pair for pair, v in share.items() if v >= 1 - 1e-6] + [chosen]:
-                fixed += [(m, i) for m in members if i in m.items and _force(m, i, int(m.k == k))]
+                fixed += [
+                    (m, i) for m in pr.members if i in m.items and _force(m, i, int(m.k == k))
+                ]
             steps.append((chosen, fixed))
             rounds = DIVE_ROUNDS
         every.update(((col.member, col.items), col) for _j, col in lp.columns)
-        lp = _LP(lp.ms, members, artificial=True)
+        lp = _LP(lp.ms, pr.members, artificial=True)
         for col in every.values():
             if _keeps_forced(by_member[col.member], col.items):
                 lp.add(col)
-        _best, center = _generate(b, ctx, lp, members, pool, center, end, rounds)
+        _best, center = _generate(pr, lp, center, end, rounds)
     return None
 
 

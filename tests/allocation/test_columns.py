@@ -150,12 +150,16 @@ def test_first_duals_are_the_lps_and_start_above_the_nearest_members() -> None:
     assert at_nearest < at_lp <= _brute_force(p, items, west, east) * 1000 + 1e-3
 
 
-def test_no_eligible_site_gives_no_bound_and_no_crash() -> None:
-    """No member has the sites' trade: the master has no column at all (CLP crashed on such a
-    model, killing the process, when a travel stage had time for column generation)."""
+def test_no_eligible_site_gives_a_zero_bound_and_no_crash() -> None:
+    """No member has the sites' trade: the master would have no column at all (CLP crashed on
+    such a model, killing the process, when a travel stage had time for column generation);
+    there is no travel to bound."""
     items = [item(f"s{n}", 10, 100, trade="vitrerie") for n in range(3)]
     p = problem(items, [member("a", 40), member("c", 40, lat=48.95)])
     b, outcome = after_stages(p)
     assert outcome.solution is not None
+    assert model_value(b, "travel", outcome.solution) == 0
     found = columns.travel_columns(b, outcome.solution, 2.0)
-    assert found.bound is None and found.sites is None
+    assert found.bound == 0 and found.sites is None
+    lp = columns._LP(columns._Master(), [])
+    assert lp.duals(time.perf_counter() + 1.0) is None  # not handed to CLP
