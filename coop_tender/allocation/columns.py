@@ -73,8 +73,10 @@ converge."""
 DIVE_BACKTRACKS = 5
 """Steps a dive may undo (ruling out the pair it had chosen) before giving up."""
 ARTIFICIAL_COST = 1e6
-"""Cost (metres) of a unit of slack on any master row while diving: the fixings may leave the
-columns in hand no mix that keeps the rows; slack still used at a dive's end means none."""
+"""Cost (metres) of a unit of slack on any master row while diving, or twice the dearest set
+of the solution in hand if more (sites far apart must not make slack the cheaper set; the
+seed's dearest is 122 km, so 1e6 stands there): the fixings may leave the columns in hand no
+mix that keeps the rows; slack still used at a dive's end means none."""
 MARGIN = 1e-6
 """Relative safety margin taken off the bound for floating-point arithmetic (and 1 m)."""
 INF = math.inf
@@ -102,6 +104,7 @@ class _Master:
     min_share_row: int | None = None
     covered_row: int | None = None
     lend: list[tuple[dict[int, float], float]] = field(default_factory=list)  # (coeffs, ub)
+    slack_cost: float = ARTIFICIAL_COST  # per unit of slack on a row, while diving
 
     def row(self, lower: float, upper: float) -> int:
         self.lower.append(lower)
@@ -179,7 +182,9 @@ def travel_columns(b: Built, sol, seconds: float, workers: int = 1, dive: bool =
         if on:
             start.setdefault(k, set()).add(i)
     for m in members:
-        lp.add(_column(b, ctx, master, m.k, start.get(m.k, set())))
+        col = _column(b, ctx, master, m.k, start.get(m.k, set()))
+        master.slack_cost = max(master.slack_cost, 2.0 * col.cost)
+        lp.add(col)
     bound_end = started + (BOUND_SHARE * seconds if dive else seconds)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         pr = _Pricing(b, ctx, members, pool)
@@ -428,10 +433,10 @@ class _LP:
         for coeffs, ub in ms.lend:
             self._append(0.0, ub, 0.0, coeffs.items())
         self.slack = range(len(self.model.variable), len(self.model.variable))
-        if artificial:  # a slack each way on every row, at ARTIFICIAL_COST
+        if artificial:  # a slack each way on every row, dearer than any set of sites
             for r in range(len(self.model.constraint)):
-                self._append(0.0, INF, ARTIFICIAL_COST, [(r, 1.0)])
-                self._append(0.0, INF, ARTIFICIAL_COST, [(r, -1.0)])
+                self._append(0.0, INF, ms.slack_cost, [(r, 1.0)])
+                self._append(0.0, INF, ms.slack_cost, [(r, -1.0)])
             self.slack = range(self.slack.start, len(self.model.variable))
 
     def _append(self, lower: float, upper: float, cost: float, pairs) -> None:
