@@ -136,7 +136,7 @@ the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_ME
 co-contractor. Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1
 after 4 s, 372.7–373.8 after 6 s, converged at 374.6 after 8–13 s (CP-SAT proves 365.45 km);
 the dive then takes 2–5 s. Whole solves of the seed: at 60 s 376.26 km (gap 0.45 %), at
-30 s the same in four runs of five (378.88 km once; 380.6–381.7 km with the bound alone); at
+30 s the same in four runs of eight (377.47–378.88 km else; 380.6–381.7 with the bound alone); at
 20 s 377.47–381.74 km (three runs; 380.2–380.6 without the column phase); at 15 s with 0.3 s
 per member, 377.47 km once, and once the dive did not finish (381.16 km)."""
 COLUMN_SECONDS_PER_PAIR = 0.01
