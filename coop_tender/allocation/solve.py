@@ -697,10 +697,10 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         ):
             # First, so that the time it does not need (it stops once converged) is the
             # searches'; the solution in hand gives its first columns, its dive a better start.
-            dived = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
-            strong = dived.bound
-            if dived.sites is not None:
-                solution = _dived(b, solution, dived.sites, DIVE_LEND_SHARE * budget, workers)
+            generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
+            strong = generated.bound
+            if generated.sites is not None:
+                solution = _dived(b, solution, generated.sites, DIVE_LEND_SHARE * budget, workers)
         if name == "travel" and LP_SHARE * budget > LP_SECONDS_PER_PAIR * len(b.x):
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
