@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from coop_tender.allocation import columns
 from coop_tender.allocation.columns import travel_columns
 from coop_tender.allocation.figures import model_value
-from coop_tender.allocation.model import Built, prepare
+from coop_tender.allocation.model import SCALE, Built, prepare, scaled_floor
 from coop_tender.allocation.relaxation import lp_bound, lp_site_duals
 from coop_tender.geo import great_circle_km
-from coop_tender.models import Problem
+from coop_tender.models import Pin, Problem
 from tests.allocation.helpers import after_stages, item, member, problem
 from tests.strategies import problems
 
@@ -105,6 +105,71 @@ def test_listed_sets_are_exactly_the_subsets_in_the_window() -> None:
         if a.low <= sum(values[i] for i in c) <= a.high
     }
     assert found == expected and len(found) >= 2
+
+
+def test_listed_sets_hold_the_members_pins() -> None:
+    """With s0 (1 000 €) pinned to a, only the sets of 3 000 € that hold s0 are listed."""
+    p, _items, _west, _east = _exact_sum_tender()
+    p = p.model_copy(
+        update={"policy": p.policy.model_copy(update={"pins": [Pin(item="s0", member="a")]})}
+    )
+    b, _outcome = after_stages(p, 3.0)
+    ctx = columns._Context(b)
+    (a,) = [m for m in columns._members(b, ctx) if b.data.cocs[m.k].id == "a"]
+    listed = columns._enumerate(b, ctx, a)
+    assert listed != ()
+    s0 = next(i for i, it in enumerate(b.data.items) if it.id == "s0")
+    assert a.pinned == {s0}
+    values = b.data.values
+    expected = {
+        frozenset(c)
+        for n in range(len(a.items) + 1)
+        for c in itertools.combinations(a.items, n)
+        if sum(values[i] for i in c) == a.low == a.high and s0 in c
+    }
+    assert {frozenset(s) for s in listed[0]} == expected and expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=12, max_members=4, max_providers=2))
+def test_listed_sets_keep_each_members_own_rules(p: Problem) -> None:
+    """Listing any member (not only the narrow windows priced by a scan) gives exactly the
+    subsets of its sites within its window, holding its pins, with hours over its capacity
+    within what may be lent to it and within max_provider_share of its hours."""
+    assume(not prepare(p).pin_problems)
+    b, outcome = after_stages(p)
+    assume(outcome.solution is not None)
+    ctx = columns._Context(b)
+    d, share = b.data, p.policy.max_provider_share
+    for m in columns._members(b, ctx):
+        expected = set()
+        for n in range(len(m.items) + 1):
+            for c in itertools.combinations(m.items, n):
+                hours = [
+                    sum(d.items[i].hours for i in c if d.period_of[i] == t) for t in ctx.periods
+                ]
+                over = [max(0, h - d.cap.get((m.k, t), 0)) for t, h in enumerate(hours)]
+                if (
+                    m.low <= sum(d.values[i] for i in c) <= m.high
+                    and m.pinned <= set(c)
+                    and all(o <= m.recv_cap[t] for t, o in enumerate(over))
+                    and (
+                        share is None
+                        or all(
+                            SCALE * o <= scaled_floor(share) * h
+                            for o, h in zip(over, hours, strict=True)
+                        )
+                    )
+                ):
+                    expected.add(frozenset(c))
+        listed = columns._enumerate(b, ctx, m)
+        found = {frozenset(s) for s in listed[0]} if listed != () else set()
+        assert found == expected
+        if listed != ():
+            incidence, over = listed[1], listed[2]
+            for s, row in zip(listed[0], incidence, strict=True):
+                assert {m.items[q] for q in np.flatnonzero(row)} == s
+            assert over.shape == (len(listed[0]), len(ctx.periods))
 
 
 def test_a_member_whose_sites_are_all_pinned_elsewhere() -> None:
