@@ -338,9 +338,17 @@ def _dived(
 ) -> Solution:
     """The column dive's sites (columns.py) with lent hours solved for them, if the full model
     accepts them and they travel less than `sol`; else `sol`."""
-    candidate = Solution(x={key: int(key in sites) for key in b.x}, lend=sol.lend)
-    candidate = verified(b, lend_only(b, candidate, seconds, workers), sol, workers)
+    candidate = dive_allocation(b, sol, sites, seconds, workers)
     return candidate if model_value(b, "travel", candidate) < model_value(b, "travel", sol) else sol
+
+
+def dive_allocation(
+    b: Built, sol: Solution, sites: set[tuple[int, int]], seconds: float, workers: int
+) -> Solution:
+    """The dive's sites with lent hours solved for them (from those of `sol`), if the full
+    model accepts them; else `sol`."""
+    candidate = Solution(x={key: int(key in sites) for key in b.x}, lend=sol.lend)
+    return verified(b, lend_only(b, candidate, seconds, workers), sol, workers)
 
 
 def verified(b: Built, candidate: Solution, fallback: Solution, workers: int) -> Solution:
