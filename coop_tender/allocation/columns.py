@@ -413,8 +413,8 @@ def _reduced(col: _Column, y: np.ndarray) -> float:
 class _LP:
     """The restricted master, kept by one CLP solver from round to round: columns are added and
     bounded at 0 (a dive ruling them out), never removed, so each solve starts from the last
-    basis (seed: 35 ms a solve over the bound's rounds against 50 ms afresh; 9 ms in the dive,
-    which took 13 ms when it rebuilt the master at each step). A slack each way on every
+    basis (seed, the bound's rounds replayed: 35 ms a solve against 50 ms afresh; in the dive
+    9 ms against 13 ms when it rebuilt the master at each step). A slack each way on every
     row, dearer than any set of sites, is at 0 until a dive lets it in (`artificial`). Rows are
     built once as a protocol buffer; row objects never outlive their solver (that corrupted
     memory)."""
