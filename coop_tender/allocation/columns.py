@@ -11,11 +11,12 @@ L(y) = y·b + Σ_members min_S (cost(S) − y·A_S) + Σ_lend min(0, −y·A_j)�
 y of the right signs, so the best L over the iterations is a proven bound whenever the search
 stops. Duals are smoothed (Wentges) to steady the search, from the sites' duals in the model's
 LP relaxation; each pricing solve gives every set it finds on its way. Measured on the seed:
-374.6 km where CP-SAT proves 365.45 km and the LP 358.5 km (docs/performance.md).
+374.3 km in 7–8 s (374.6 km converged) where CP-SAT proves 365.45 km and the LP 358.5 km
+(docs/performance.md).
 
 The master's optimum also points to good allocations: the dive (`_dive`) fixes sites to the
 members the mix gives them, generating columns again after each fixing, until every site is
-whole. Seed: 376.3–378.7 km from it, where the neighbourhood searches had never gone below
+whole. Seed: 376.3–381.4 km from it, where the neighbourhood searches had never gone below
 379.5 km.
 """
 
@@ -265,8 +266,8 @@ def _dive(pr: _Pricing, lp: _LP, center: np.ndarray, end: float) -> set[tuple[in
     generate columns again from the duals reached, and so on until the mix takes every site
     whole; returns the (site, member) pairs, or None if time ran out or the fixings left no mix
     without slack DIVE_BACKTRACKS times (each time the last step is undone and its pair ruled
-    out). A heuristic: seed 377.4 km where the searches found 379.5 km at best, 2.5 s after the
-    bound."""
+    out). A heuristic: seed 376.3–381.4 km, following the columns it starts from, 2–3 s after
+    the bound, where the searches alone found 379.5 km at best."""
     by_member = {m.k: m for m in pr.members}
     steps: list[tuple[tuple[int, int], list[tuple[_Member, int]]]] = []  # (pair, what it fixed)
     rounds: int | None = DIVE_ROUNDS
@@ -478,10 +479,9 @@ class _LP:
         None if not optimal."""
         if not self._solve(end):
             return None
-        used = [(col, var.solution_value()) for var, col in self.columns]
-        return [(col, w) for col, w in used if w > 1e-9], sum(
-            v.solution_value() for v in self.slack
-        )
+        weights = [(col, var.solution_value()) for var, col in self.columns]
+        slack = sum(var.solution_value() for var in self.slack)
+        return [(col, w) for col, w in weights if w > 1e-9], slack
 
     def duals(self, end: float) -> tuple[np.ndarray, dict[int, float], float] | None:
         """The LP's duals (shared rows; convexity row per member) and optimum, None if not
