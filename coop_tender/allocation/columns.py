@@ -437,7 +437,7 @@ class _LP:
             _append(model, 0.0, 0.0, 0.0, [(r, 1.0)])
             _append(model, 0.0, 0.0, 0.0, [(r, -1.0)])
         self.solver = pywraplp.Solver.CreateSolver("CLP")
-        self.solver.LoadModelFromProto(model)
+        self.broken = bool(self.solver.LoadModelFromProto(model))  # an invalid row: no bound
         self.rows = self.solver.constraints()
         self.slack = self.solver.variables()[first_slack:]
         self.columns: list[tuple[pywraplp.Variable, _Column]] = []
@@ -446,7 +446,7 @@ class _LP:
     def add(self, col: _Column) -> int:
         """Append a column unless the member already has that set; 1 if appended."""
         key = (col.member, col.items)
-        if key in self.seen:
+        if key in self.seen or self.broken:
             return 0
         self.seen.add(key)
         var = self.solver.NumVar(0.0, self.solver.infinity(), "")
@@ -469,7 +469,7 @@ class _LP:
             var.SetUb(self.solver.infinity() if allowed(col) else 0.0)
 
     def _solve(self, end: float) -> bool:
-        if not self.solver.NumVariables():
+        if self.broken or not self.solver.NumVariables():
             return False  # no site and nothing to lend: CLP crashes on a model without columns
         self.solver.SetTimeLimit(max(10, int(1000 * (end - time.perf_counter()))))
         return self.solver.Solve() == pywraplp.Solver.OPTIMAL
@@ -688,26 +688,32 @@ def _enumerate(b: Built, ctx: _Context, m: _Member) -> tuple:
         return ()
     whole = (1 << (high + 1)) - 1
     reach = [1]  # reach[j]: bit s set when some set of the first j sites sums to s
-    for v in vals:
-        reach.append((reach[-1] | (reach[-1] << v)) & whole)
+    for v in vals:  # (a site worth more than the window would only make a huge integer)
+        reach.append(reach[-1] if v > high else (reach[-1] | (reach[-1] << v)) & whole)
     # Walk back from the window through the table, one site a level, all paths at once: a
-    # path at level j is a sum s still to make from the first j sites and the sites chosen.
+    # path at level j is a sum s still to make from the first j sites; each level keeps, for
+    # each path, the path it came from and whether it took the site.
     sums = max(low, 0) + np.flatnonzero(_bits(reach[n], high + 1)[max(low, 0) :])
-    chosen = np.zeros((len(sums), n), dtype=bool)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []  # sites n − 1 down to 0
     for j in range(n, 0, -1):
         if len(sums) > ENUM_SETS:
             return ()  # the paths only branch: at least this many sets
         row = _bits(reach[j - 1], high + 1)
         v = vals[j - 1]
-        without = row[sums]
-        take = sums >= v
-        take[take] = row[sums[take] - v]
-        taken = chosen[take].copy()
-        taken[:, j - 1] = True
-        sums = np.concatenate([sums[without], sums[take] - v])
-        chosen = np.concatenate([chosen[without], taken])
+        without = np.flatnonzero(row[sums])
+        took = np.flatnonzero(sums >= v)
+        took = took[row[sums[took] - v]]
+        levels.append(
+            (np.concatenate([without, took]), np.arange(len(without) + len(took)) >= len(without))
+        )
+        sums = np.concatenate([sums[without], sums[took] - v])
     if len(sums) > ENUM_SETS:
         return ()
+    chosen = np.zeros((len(sums), n), dtype=bool)
+    path = np.arange(len(sums))
+    for q, (parent, taken) in enumerate(reversed(levels)):
+        chosen[:, q] = taken[path]
+        path = parent[path]
     incidence = chosen[np.all(chosen[:, [m.items.index(i) for i in m.pinned]], axis=1)]
     per_period = np.zeros((n, len(ctx.periods)), dtype=np.int64)
     for q, i in enumerate(m.items):

@@ -12,6 +12,7 @@ import itertools
 import time
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from coop_tender.allocation import columns
@@ -132,10 +133,15 @@ def test_listed_sets_hold_the_members_pins() -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problems(max_items=12, max_members=4, max_providers=2))
-def test_listed_sets_keep_each_members_own_rules(p: Problem) -> None:
+def test_listed_sets_keep_each_members_own_rules(
+    monkeypatch: pytest.MonkeyPatch, p: Problem
+) -> None:
     """Listing any member (not only the narrow windows priced by a scan) gives exactly the
     subsets of its sites within its window, holding its pins, with hours over its capacity
-    within what may be lent to it and within max_provider_share of its hours."""
+    within what may be lent to it and within max_provider_share of its hours (the caps on
+    cells and sets lifted: a wide window on 12 sites of 20 000 € passes 1.5·10⁸ cells)."""
+    monkeypatch.setattr(columns, "ENUM_CELLS", 10**10)
+    monkeypatch.setattr(columns, "ENUM_SETS", 10**6)
     assume(not prepare(p).pin_problems)
     b, outcome = after_stages(p)
     assume(outcome.solution is not None)
