@@ -269,6 +269,10 @@ def _dive(pr: _Pricing, lp: _LP, center: np.ndarray, end: float) -> set[tuple[in
     out). A heuristic: seed 376.3–381.4 km, following the columns it starts from, 2–3 s after
     the bound, where the searches alone found 379.5 km at best."""
     by_member = {m.k: m for m in pr.members}
+    holders: dict[int, list[_Member]] = {}  # site -> the members that may take it
+    for m in pr.members:
+        for i in m.items:
+            holders.setdefault(i, []).append(m)
     steps: list[tuple[tuple[int, int], list[tuple[_Member, int]]]] = []  # (pair, what it fixed)
     rounds: int | None = DIVE_ROUNDS
     backtracks = DIVE_BACKTRACKS
@@ -299,9 +303,7 @@ def _dive(pr: _Pricing, lp: _LP, center: np.ndarray, end: float) -> set[tuple[in
             chosen = max(open_pairs, key=open_pairs.__getitem__)
             fixed = []
             for i, k in [pair for pair, v in share.items() if v >= 1 - 1e-6] + [chosen]:
-                fixed += [
-                    (m, i) for m in pr.members if i in m.items and _force(m, i, int(m.k == k))
-                ]
+                fixed += [(m, i) for m in holders[i] if _force(m, i, int(m.k == k))]
             steps.append((chosen, fixed))
             rounds = DIVE_ROUNDS
         lp.keep(lambda col: _keeps_forced(by_member[col.member], col.items))
