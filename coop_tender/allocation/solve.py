@@ -133,12 +133,12 @@ COLUMN_SHARE = 0.7
 COLUMN_SECONDS_PER_MEMBER = 0.65
 """The travel stage gives at most COLUMN_SHARE of its time to column generation (columns.py:
 the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
-co-contractor. Measured on the seed (14 members, 2 threads): 365.2 km after 3 s, 367.3–371.1
-after 4 s, 372.7–373.8 after 6 s, converged at 374.6 after 8–13 s (CP-SAT proves 365.45 km);
-the dive then takes 2–5 s. Whole solves of the seed: at 60 s 376.26 km (gap 0.45 %), at
-30 s the same in four runs of eight (377.47–378.88 km else; 380.6–381.7 with the bound alone); at
-20 s 377.47–381.74 km (three runs; 380.2–380.6 without the column phase); at 15 s with 0.3 s
-per member, 377.47 km once, and once the dive did not finish (381.16 km)."""
+co-contractor. Measured on the seed (14 members, 2 threads; session 21): the bound passes
+372.5 km after 4.5–5.6 s and stops at 374.3 km after 7–8 s (CP-SAT proves 365.45 km); the dive
+then takes 2–3 s. Whole solves of the seed: at 60 s 376.26 km (gap 0.53 %), at 30 s
+376.26–377.63 km, at 20 s 377.47–377.63 km (380.2–380.6 without the column phase); at 15 s,
+with the thresholds lowered, the dive did not finish once in three (445.42 km that run), and at
+10 s, forced, it ruins the stage (472–489 km)."""
 COLUMN_SECONDS_PER_PAIR = 0.01
 """And COLUMN_SECONDS_PER_PAIR per eligible pair: the pricing grows with each member's sites
 (seed: 912 pairs, 9.1 s either way). A large tender with few members keeps its whole travel
