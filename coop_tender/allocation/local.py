@@ -40,6 +40,10 @@ CHAIN_SHARE = 0.3
 a (the one at the low end of its window can give a site only if it gets one back)."""
 ANNEAL_SHARE = 0.9
 """Share of improve_travel's time spent annealing; a descent (improving moves only) ends it."""
+MIN_STEPS_PER_SITE = 30
+"""Annealing stops early (its best, the start, kept) when its pace, measured on its first steps,
+gives fewer steps than this per movable site in its time: it would only wander from a descent's
+local optimum (seed: 40 steps a site, 504–511 km, where descending alone gives 472 km)."""
 LEND_STEP_SHARE = 0.2
 """Share of annealing steps that change which provider lends hours (travel unchanged)."""
 
@@ -82,6 +86,7 @@ class TravelSearch:
     def load(self, sol) -> None:
         """Set the running totals from a solution."""
         d, b = self.d, self.b
+        self.touched: set[int] = set()  # co-contractors changed since `descend` last looked
         self.owner: dict[int, int] = {i: k for (i, k), v in sol.x.items() if v}
         self.items_of: dict[int, set[int]] = defaultdict(set)
         self.hours: dict[tuple[int, int], int] = defaultdict(int)
@@ -120,6 +125,12 @@ class TravelSearch:
             return (0, 0) if new_hours <= cap else (1, 0)
         hi = new_hours if self.share is None else min(new_hours, self.share * new_hours // SCALE)
         return max(0, new_hours - cap), hi
+
+    def value_ok(self, k: int, new: int) -> bool:
+        """Co-contractor k's turnover `new` keeps rule 6 and the window fixed by stage 2."""
+        if self.dep[k] is not None and new > self.dep[k]:
+            return False
+        return self.low is None or self.low[k] <= new <= self.high[k]
 
     def providers_ok(self, dtotal: dict[int, int]) -> bool:
         """Rules 6 and 8 and the provider-fairness value, after providers' totals change."""
@@ -200,20 +211,19 @@ class TravelSearch:
         """Check site moves (item, from, to) and plan the lent hours that follow them; returns
         (changes of lent hours, change of insertion hours × SCALE) or None when a rule would
         break."""
-        dv: dict[int, int] = defaultdict(int)
+        dv: dict[int, int] = {}
+        values = self.d.values
+        for i, src, dst in moves:  # turnover windows first: most moves stop here, cheaply
+            dv[src] = dv.get(src, 0) - values[i]
+            dv[dst] = dv.get(dst, 0) + values[i]
+        for k, change in dv.items():
+            if not self.value_ok(k, self.value[k] + change):
+                return None
         dh: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))  # t -> k -> h
         for i, src, dst in moves:
-            v, t, h = self.d.values[i], self.period[i], self.item_hours[i]
-            dv[src] -= v
-            dv[dst] += v
+            t, h = self.period[i], self.item_hours[i]
             dh[t][src] -= h
             dh[t][dst] += h
-        for k, change in dv.items():
-            new = self.value[k] + change
-            if self.dep[k] is not None and new > self.dep[k]:
-                return None
-            if self.low is not None and not self.low[k] <= new <= self.high[k]:
-                return None
         delta: dict[tuple[int, int, int], int] = {}
         dtotal: dict[int, int] = {}
         social = 0
@@ -255,8 +265,11 @@ class TravelSearch:
 
     def apply(self, moves: list[tuple[int, int, int]], delta: dict, social: int) -> None:
         """Apply site moves (item, from, to) and the planned changes of lent hours."""
+        touched = self.touched
         for i, src, dst in moves:
             t, h, v = self.period[i], self.item_hours[i], self.d.values[i]
+            touched.add(src)
+            touched.add(dst)
             self.hours[(src, t)] -= h
             self.hours[(dst, t)] += h
             self.value[src] -= v
@@ -268,6 +281,7 @@ class TravelSearch:
         for (p, k, t), v in delta.items():
             if not v:
                 continue
+            touched.add(k)
             self.lend[(p, k, t)] += v
             self.recv[(k, t)] += v
             self.plent[(p, t)] += v
@@ -278,20 +292,23 @@ class TravelSearch:
         self.social += social
 
     def solution(self, cls):
-        x = {key: 0 for key in self.b.x}
-        for i, k in self.owner.items():
+        return self._solution_of(self.owner, self.lend, cls)
+
+    def _solution_of(self, owner: dict[int, int], lend: dict, cls):
+        x = dict.fromkeys(self.b.x, 0)
+        for i, k in owner.items():
             x[(i, k)] = 1
-        return cls(x=x, lend=dict(self.lend))
+        return cls(x=x, lend=dict(lend))
 
     # ------------------------------------------------------------------ neighbourhoods
 
     def try_item(self, i: int) -> bool:
         """Move site i to a nearer member, alone or swapped with one of that member's sites;
         applies the first change that shortens travel."""
-        a = self.owner[i]
-        d_ia = self.dist[(i, a)]
-        for c in sorted(self.d.eligible[i], key=lambda c: self.dist[(i, c)]):
-            gain = d_ia - self.dist[(i, c)]
+        a, values, dist = self.owner[i], self.d.values, self.dist
+        d_ia, v_i = dist[(i, a)], values[i]
+        for c in sorted(self.d.eligible[i], key=lambda c: dist[(i, c)]):
+            gain = d_ia - dist[(i, c)]
             if gain <= 0:
                 return False
             plan = self.plan([(i, a, c)])
@@ -299,9 +316,15 @@ class TravelSearch:
                 self.apply([(i, a, c)], *plan)
                 return True
             for j in list(self.items_of[c]):
-                if j in self.pinned or (j, a) not in self.dist:
+                if j in self.pinned or (j, a) not in dist:
                     continue
-                if gain + self.dist[(j, c)] - self.dist[(j, a)] <= 0:
+                if gain + dist[(j, c)] - dist[(j, a)] <= 0:
+                    continue
+                change = values[j] - v_i  # a gains it, c loses it: both windows must hold
+                if not (
+                    self.value_ok(a, self.value[a] + change)
+                    and self.value_ok(c, self.value[c] - change)
+                ):
                     continue
                 plan = self.plan([(i, a, c), (j, c, a)])
                 if plan is not None:
@@ -310,15 +333,29 @@ class TravelSearch:
         return False
 
     def descend(self, deadline: float) -> None:
-        """Apply moves and swaps that shorten travel until none is left or `deadline`."""
-        improved = True
-        while improved and time.perf_counter() < deadline:
-            improved = False
-            for i in sorted(self.owner, key=lambda i: -self.dist[(i, self.owner[i])]):
-                if i not in self.pinned and self.try_item(i):
-                    improved = True
+        """Apply moves and swaps that shorten travel until none is left or `deadline`.
+
+        After a first pass over every site, a pass tries only the sites whose member or
+        candidate members changed in the last one (most of a large tender stays as it was); a
+        pass over every site again confirms that nothing is left (lent hours and the
+        providers' rules are shared, so a change elsewhere may still open a move)."""
+        touched: set[int] | None = None  # None: every site
+        while time.perf_counter() < deadline:
+            self.touched = set()
+            order = sorted(self.owner, key=lambda i: -self.dist[(i, self.owner[i])])
+            for i in order:
+                if i in self.pinned:
+                    continue
+                if touched is not None and not (
+                    self.owner[i] in touched or touched.intersection(self.d.eligible[i])
+                ):
+                    continue
+                self.try_item(i)
                 if time.perf_counter() > deadline:
                     return
+            if not self.touched and touched is None:
+                return  # a pass over every site changed nothing: a local optimum
+            touched = self.touched or None
 
     def random_step(self, rng: random.Random, temperature: float) -> None:
         """One annealing step: a random site i to a random other eligible member c, alone,
@@ -379,7 +416,7 @@ class TravelSearch:
 
     def anneal(self, deadline: float, seed: int = 0, hot: float = 5000.0, cold: float = 50.0):
         """Simulated annealing until `deadline`, cooling from `hot` to `cold` metres; ends on
-        the best allocation seen."""
+        the best allocation seen at its pace checks (every 256 steps) or the last, if better."""
         from coop_tender.allocation.solve import Solution
 
         rng = random.Random(seed)
@@ -391,23 +428,30 @@ class TravelSearch:
             return
         start = time.perf_counter()
         span = max(deadline - start, 1e-6)
-        best, best_sol = self.travel, self.solution(Solution)
+        # The best state is copied at the pace checks only (owners and lent hours, not the whole
+        # solution): copying every new best cost 90 % of the steps on 5 200 sites.
+        best, kept = self.travel, (dict(self.owner), dict(self.lend))
         temperature, steps = hot, 0
         while True:
             steps += 1
             if steps % 256 == 0:
+                if self.travel < best:
+                    best, kept = self.travel, (dict(self.owner), dict(self.lend))
                 now = time.perf_counter()
                 if now >= deadline:
                     break
+                if steps == 2048 and steps * span < MIN_STEPS_PER_SITE * len(self.movable) * (
+                    now - start
+                ):
+                    break  # too few steps for this many sites: the time is better used elsewhere
                 progress = (now - start) / span
                 temperature = hot * (cold / hot) ** progress
             if self.lend_slots and (not self.movable or rng.random() < LEND_STEP_SHARE):
                 self.random_lend_step(rng)
             else:
                 self.random_step(rng, temperature)
-            if self.travel < best:
-                best, best_sol = self.travel, self.solution(Solution)
-        self.load(best_sol)
+        if self.travel > best:
+            self.load(self._solution_of(*kept, Solution))
 
 
 def _sum_period(delta: dict, p: int, t: int) -> int:
@@ -419,10 +463,16 @@ def _sum_pair(delta: dict, p: int, k: int) -> int:
 
 
 def improve_travel(b: Built, sol, deadline: float):
-    """Local search on travel (see module docstring); returns a solution of the same type."""
+    """Local search on travel (see module docstring): a descent to a local optimum first,
+    annealing from it with the time left, a last descent; returns a solution of the same type.
+
+    Descending first matters on large tenders, where annealing gets few steps per site (×80,
+    10 400 sites, 2.75 s from 67 488 km: annealing then descending 62 748–62 937 km, descending
+    alone 44 617 km); on the seed the descent takes 0.04 s."""
     search = TravelSearch(b, sol)
-    start = time.perf_counter()
-    search.anneal(start + ANNEAL_SHARE * (deadline - start))
+    search.descend(deadline)
+    now = time.perf_counter()
+    search.anneal(now + ANNEAL_SHARE * (deadline - now))
     search.descend(deadline)
     return search.solution(type(sol))
 

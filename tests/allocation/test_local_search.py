@@ -56,6 +56,51 @@ def test_annealing_keeps_every_rule_and_stage(p: Problem) -> None:
     assert exact_value(b, "travel", after) <= exact_value(b, "travel", before)
 
 
+def _improving_changes(search: TravelSearch) -> list[list[tuple[int, int, int]]]:
+    """Every single move or two-site swap that would shorten travel and keep the rules, found
+    by trying them all (what `descend` must leave none of)."""
+    dist, found = search.dist, []
+    for i, a in search.owner.items():
+        if i in search.pinned:
+            continue
+        for c in search.d.eligible[i]:
+            gain = dist[(i, a)] - dist[(i, c)]
+            if c == a or gain <= 0:
+                continue
+            changes = [[(i, a, c)]] + [
+                [(i, a, c), (j, c, a)]
+                for j in search.items_of[c]
+                if j not in search.pinned
+                and (j, a) in dist
+                and gain + dist[(j, c)] - dist[(j, a)] > 0
+            ]
+            found += [moves for moves in changes if search.plan(moves) is not None]
+    return found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=25, max_members=6, max_providers=3))
+def test_descent_leaves_no_move_or_swap_that_shortens_travel(p: Problem) -> None:
+    """After the first pass, `descend` only looks again at sites whose members changed: it must
+    still end where no move or swap helps (checked on a fresh search, every change tried). It
+    starts from the stage-4 answer scrambled by random steps that keep the rules."""
+    b, outcome, before, _after = _annealed(p, seconds=0.0)
+    search = TravelSearch(b, before)
+    movable = (i for i in search.owner if i not in search.pinned)
+    search.movable = [i for i in movable if len(search.d.eligible[i]) > 1]
+    assume(search.movable)
+    rng = random.Random(0)
+    for _ in range(50 * len(search.movable)):
+        search.random_step(rng, temperature=1e12)  # every change that keeps the rules
+    scrambled = search.travel
+    search.descend(time.perf_counter() + 10.0)
+    assert search.travel <= scrambled
+    result = search.solution(Solution)
+    assert _improving_changes(TravelSearch(b, result)) == []
+    outcome.solution = result
+    assert check(p, build_allocation(p, b.data, outcome, [], "test")) == []
+
+
 def test_a_site_moves_to_the_nearer_member_with_the_hours_lent_for_it() -> None:
     """Two sites, each at the wrong member; the larger one needs 30 hours lent by a provider.
     Swapping them only works if the lent hours follow the larger site: the search must do it."""
