@@ -69,10 +69,17 @@ TRAVEL_ANNEAL_SHARE = 0.25
 before the narrow-band members (tight.py) and the territory neighbourhoods: the regions'
 pinned re-solves start from its answer (×10: 8 100 km after the main solve, ≈ 5 000 km after
 the annealing). Annealing before the main solve instead: seed 385 km against 380 km."""
-ONE_REGION_ANNEAL_SHARE = 0.7
-"""The annealing's share on a large tender that is one region (over LARGE_PAIRS pairs): there
-the narrow-band members' re-solves cover many members at once and stall (a 2 500-site tender:
-2.7 s without gain after 1.1 s of annealing that took 20.6 → 15.7 M m)."""
+LARGE_ANNEAL_SHARE = 0.7
+"""The local search's share on a large tender (over LARGE_PAIRS pairs) that is one region or
+has over MANY_SITES sites. One region: the narrow-band members' re-solves cover many members at
+once and stall (a 2 500-site tender: 2.7 s without gain after 1.1 s of annealing that took
+20.6 → 15.7 M m). Many sites: on ×80 (10 400 sites, 60 s) they gained 1.2 k km of 62.3 k km in
+7 s, where the descent alone takes 67.5 k km to 43.3 k km in 4.5 s; whole solves 47.9–49.0 k km
+with TRAVEL_ANNEAL_SHARE, 43.8 k km with this; ×40 (120 s) 18.4 → 18.0 k km. Not on ×10 (1 300
+sites, 60 s): 3 975–4 118 km against 3 899–3 984 km."""
+MANY_SITES = 2_500
+"""Sites above which a many-region tender gets LARGE_ANNEAL_SHARE (measured at 1 300 sites:
+worse; 5 200 and 10 400: better)."""
 MIN_ANNEAL_SECONDS = 0.5
 """Time left at the end of the travel search that goes back to the annealing."""
 LNS_SHARE = {"coverage": 0.6, "turnover_fairness": 0.8, "travel": 0.8}
@@ -428,8 +435,9 @@ def search(
     expr, maximise = _objective(b, name)
     value = model_value(b, name, sol)
     if name == "travel":  # annealing (fast moves), narrow-band members, CP-SAT on territories
-        one_region = len(b.x) > LARGE_PAIRS and len(components(b)) == 1
-        share = ONE_REGION_ANNEAL_SHARE if one_region else TRAVEL_ANNEAL_SHARE
+        many = len(b.data.items) > MANY_SITES
+        large = len(b.x) > LARGE_PAIRS and (many or len(components(b)) == 1)
+        share = LARGE_ANNEAL_SHARE if large else TRAVEL_ANNEAL_SHARE
         annealed = improve_travel(b, sol, time.perf_counter() + share * (end - time.perf_counter()))
         sol = verified(b, annealed, sol, workers)
         value = model_value(b, name, sol)
