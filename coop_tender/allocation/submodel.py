@@ -167,13 +167,17 @@ def solve_free(
     seconds: float,
     workers: int,
     overrides: dict[int, int] | None = None,
+    at_most: int | None = None,
 ) -> tuple[int, SubResult | None]:
     """Solve the model's current objective with only the variables `free` (indices of x and
     lend variables) and the derived ones left free; every other x and lend variable keeps its
-    value in `sol`, or the one `overrides` gives it. Returns (CP-SAT status, result); the
-    result is None unless a solution was found. A model with rows this module does not fold
-    (negated literals, other constraint kinds, a free enforcement literal) is solved whole
-    with the other variables pinned instead."""
+    value in `sol`, or the one `overrides` gives it. With `at_most`, the objective becomes a
+    constraint (≤ at_most) and CP-SAT stops at the first solution: far faster when a value is
+    known to be the best (×40's lent hours at 0 h of excess: 5.3 s, where minimising had not
+    reached it in 25 s). Returns (CP-SAT status, result); the result is None unless a solution
+    was found. A model with rows this module does not fold (negated literals, other
+    constraint kinds, a free enforcement literal) is solved whole with the other variables
+    pinned instead (and `at_most` ignored)."""
     from coop_tender.allocation.solve import derived_hints, new_solver
 
     rows = model_rows(b)
@@ -256,6 +260,13 @@ def solve_free(
     so.coeffs.extend(obj_coeffs[mask].tolist())
     so.offset = objective.offset + fixed_part
     so.scaling_factor = objective.scaling_factor or 1.0
+    if at_most is not None:  # a feasibility problem: the objective as a bound
+        ct = sp.constraints.add()
+        ct.name = "objective_at_most"
+        ct.linear.vars.extend(so.vars)
+        ct.linear.coeffs.extend(so.coeffs)
+        ct.linear.domain.extend([_INT_MIN, at_most - round(so.offset)])
+        sp.clear_objective()
     hint_values = sp.solution_hint
     for index, sub_index in index_of.items():
         value = int(values[index]) if decision[index] else derived.get(index)

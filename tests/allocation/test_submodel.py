@@ -66,6 +66,31 @@ def test_sub_model_has_the_full_models_optimum(p: Problem, rng: random.Random) -
         assert check(p, allocation) == []
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=14, max_members=5, max_providers=3), st.randoms(use_true_random=False))
+def test_objective_as_a_bound_finds_the_optimum_and_nothing_below(
+    p: Problem, rng: random.Random
+) -> None:
+    """With `at_most`, the sub-model is a feasibility problem: at the neighbourhood's proven
+    optimum it finds an allocation that reaches it (and keeps every rule); one unit below, none."""
+    assume(not prepare(p).pin_problems)
+    b, outcome = after_stages(p)
+    assume(outcome.solution is not None)
+    sol = outcome.solution
+    b.model.minimize(b.travel)
+    free = free_items(b, {i for i in range(len(b.data.items)) if rng.random() < 0.5})
+    code, result = solve_free(b, sol, free, 10.0, 1)
+    assert code == cp_model.OPTIMAL
+    best = round(result.objective_value)
+    code, result = solve_free(b, sol, free, 10.0, 1, at_most=best)
+    assert code in _SOLVED
+    new = read_solution(b, result)
+    assert model_value(b, "travel", new) <= best
+    allocation = build_allocation(p, b.data, Outcome(b, outcome.stages, new, False), [], "test")
+    assert check(p, allocation) == []
+    assert solve_free(b, sol, free, 10.0, 1, at_most=best - 1)[0] == cp_model.INFEASIBLE
+
+
 def test_an_override_that_breaks_a_rule_is_infeasible() -> None:
     """A site forced onto a member that already holds all its capacity cannot fit: the sub-model
     says so (rows touched by an override are evaluated, not assumed to hold)."""
