@@ -346,16 +346,18 @@ class TravelSearch:
             for i in order:
                 if i in self.pinned:
                     continue
-                if touched is not None and not (
-                    self.owner[i] in touched or touched.intersection(self.d.eligible[i])
-                ):
-                    continue
+                if touched is not None and touched.isdisjoint(self.d.eligible[i]):
+                    continue  # neither its member (one of the eligible) nor a candidate changed
                 self.try_item(i)
                 if time.perf_counter() > deadline:
                     return
             if not self.touched and touched is None:
                 return  # a pass over every site changed nothing: a local optimum
             touched = self.touched or None
+
+    def movable_sites(self) -> list[int]:
+        """The assigned sites a step may move: not pinned, with another eligible member."""
+        return [i for i in self.owner if i not in self.pinned and len(self.d.eligible[i]) > 1]
 
     def random_step(self, rng: random.Random, temperature: float) -> None:
         """One annealing step: a random site i to a random other eligible member c, alone,
@@ -420,9 +422,7 @@ class TravelSearch:
         from coop_tender.allocation.solve import Solution
 
         rng = random.Random(seed)
-        self.movable = [
-            i for i in self.owner if i not in self.pinned and len(self.d.eligible[i]) > 1
-        ]
+        self.movable = self.movable_sites()
         self.lend_slots = [key for key, ps in self.lenders.items() if len(ps) > 1]
         if not self.movable and not self.lend_slots:
             return

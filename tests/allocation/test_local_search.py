@@ -86,8 +86,7 @@ def test_descent_leaves_no_move_or_swap_that_shortens_travel(p: Problem) -> None
     starts from the stage-4 answer scrambled by random steps that keep the rules."""
     b, outcome, before, _after = _annealed(p, seconds=0.0)
     search = TravelSearch(b, before)
-    movable = (i for i in search.owner if i not in search.pinned)
-    search.movable = [i for i in movable if len(search.d.eligible[i]) > 1]
+    search.movable = search.movable_sites()
     assume(search.movable)
     rng = random.Random(0)
     for _ in range(50 * len(search.movable)):
