@@ -137,20 +137,21 @@ fairness differing from run to run): 564–707 km (mean 650) against 610–721 k
 the searches' usual 80 %; a 30-s CP-SAT solve alone from a 10-s run's answer: 684 → 524 km with
 coverage held at least at C, 670 → 655 km with it held exactly."""
 COLUMN_SHARE = 0.7
-COLUMN_SECONDS_PER_MEMBER = 0.65
+COLUMN_SECONDS_PER_MEMBER = 0.3
 """The travel stage gives at most COLUMN_SHARE of its time to column generation (columns.py:
 the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
-co-contractor. Measured on the seed (14 members, 2 threads; session 21): the bound passes
-372.5 km after 4.5–5.6 s and stops at 374.3 km after 7–8 s (CP-SAT proves 365.45 km); the dive
-then takes 2–3 s. Whole solves of the seed: at 60 s 376.26 km (gap 0.53 %), at 30 s
-376.26–377.63 km, at 20 s 377.47–377.63 km (380.2–380.6 without the column phase); at 15 s,
-with the thresholds lowered, the dive did not finish once in three (445.42 km that run), and at
-10 s, forced, it ruins the stage (472–489 km)."""
-COLUMN_SECONDS_PER_PAIR = 0.01
+co-contractor. Measured on the seed (14 members, 2 threads; session 23, 2026-12-07): the bound
+converges at 374.33 km in 3.1–3.6 s (CP-SAT proves 365.45 km), the dive then takes 0.8–1.1 s.
+Whole solves of the seed: at 10 s 377.63 km, bound 374.28 km (gap 0.89 %, three runs) against
+379.5–381.7 km and 365.37 km without the column phase; at 8.5 s (the bound stopped unconverged
+at 374.0 km) 376.26 km; at 15 s 377.63 against 380.22 km. In session 21 the bound needed 7–8 s,
+hence the former 0.65 s (and 0.01 s per pair), which kept the seed's 10-s run out of it."""
+COLUMN_SECONDS_PER_PAIR = 0.005
 """And COLUMN_SECONDS_PER_PAIR per eligible pair: the pricing grows with each member's sites
-(seed: 912 pairs, 9.1 s either way). A large tender with few members keeps its whole travel
-stage for the searches, as measured before the dive (none of the bench's larger instances
-reaches either threshold)."""
+(seed: 912 pairs, 4.6 s; the bound alone needs ≈ 0.0037 s a pair there). ×10 (9 120 pairs)
+reaches it at 120 s: bound 3 648.8 km against the LP's 3 580.6 km, travel 3 806 km against
+3 792 km without (one run each; its dive did not finish in 22 s), so a larger tender keeps its
+whole travel stage for the searches below ≈ 95 s."""
 DIVE_LEND_SHARE = 0.02
 """Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
 on the seed)."""
