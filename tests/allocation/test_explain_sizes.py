@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 from bench.instances import eligible_pairs, seed_problem
-from coop_tender.allocation.explain import explain_partial
-from coop_tender.allocation.model import SCALE, prepare
-from coop_tender.allocation.solve import Solution
+from coop_tender.allocation.explain import _single_move_blocks, explain_partial
+from coop_tender.allocation.model import SCALE, build_model, prepare
+from coop_tender.allocation.solve import Solution, fix_rules
 from coop_tender.models import Allocation, Problem, Role
 from tests.allocation.helpers import item, member, problem, provider, solved
 
@@ -141,6 +141,21 @@ def test_lifting_the_capacity_says_how_much_more_is_covered() -> None:
         "Sans les capacités déclarées par les cotraitants (règle 3), 1 000,00 € de travaux de "
         "plus seraient couverts" in text
     )
+
+
+def test_single_move_blocks_reads_each_row_upper_bound() -> None:
+    # A may earn 2 000 € (rule 6) and has 500 h: S1 is left out by the dependency cap alone.
+    # The capacity row `hours ≤ 500` must not count the move (S1 to A) as blocked: its upper
+    # bound is the domain's last value, which a negative index on OR-Tools' proto field does
+    # not read (it returned memory outside the field).
+    items = [item("S1", 40, 1000), item("S2", 40, 2000)]
+    members = [member("A", 500, annual_turnover="4000")]
+    p = problem(items, members, max_dependency=0.5)
+    b = build_model(p, prepare(p))
+    fix_rules(b)
+    blocks = _single_move_blocks(b, Solution(x={(0, 0): 0, (1, 0): 1}))
+    assert blocks.get("dependency") == 1
+    assert blocks.get("capacity", 0) == 0
 
 
 def test_lifting_tests_out_of_time_are_said_not_dropped() -> None:
