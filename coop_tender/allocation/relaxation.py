@@ -155,6 +155,37 @@ def _solved(
     return lp if lp.Solve() == pywraplp.Solver.OPTIMAL else None
 
 
+def lp_point(proto, seconds: float) -> list[float] | None:
+    """A point of a model's LP relaxation, its objective ignored: what CP-SAT's feasibility
+    searches start from (`submodel.solve_free` with `at_most`). Only the linear rows without
+    enforcement literal are kept, and not those beyond SAFE_COEFF (the point is a hint, not a
+    bound); None when the simplex finds none within `seconds`."""
+    lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
+    if lp is None:
+        return None
+    inf = lp.infinity()
+    model = linear_solver_pb2.MPModelProto()
+    for var in proto.variables:
+        dom = var.domain
+        column = model.variable.add()
+        column.lower_bound = _finite(dom[0], -inf)
+        column.upper_bound = _finite(dom[len(dom) - 1], inf)
+    for ct in proto.constraints:
+        if len(ct.enforcement_literal) or not ct.has_linear():
+            continue
+        refs, coeffs, dom = list(ct.linear.vars), list(ct.linear.coeffs), ct.linear.domain
+        if min(refs, default=0) < 0 or max(map(abs, coeffs), default=0) > SAFE_COEFF:
+            continue
+        _add_row(model, refs, coeffs, _finite(dom[0], -inf), _finite(dom[len(dom) - 1], inf))
+    if not model.constraint:  # CLP ends ABNORMAL without rows: any point of the domains
+        return [min(max(0.0, v.lower_bound), v.upper_bound) for v in model.variable]
+    lp.LoadModelFromProto(model)
+    lp.SetTimeLimit(max(1, int(seconds * 1000)))
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return [var.solution_value() for var in lp.variables()]
+
+
 def _add_row(model, refs: list[int], coeffs: list[int], low: float, high: float) -> None:
     row = model.constraint.add()
     row.var_index.extend(refs)

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 from coop_tender.allocation.figures import model_value
 from coop_tender.allocation.lns import _pin, _solve_pinned
 from coop_tender.allocation.model import build_model, insertion_expr, prepare
-from coop_tender.allocation.relaxation import lp_bound, lp_ceiling
+from coop_tender.allocation.relaxation import lp_bound, lp_ceiling, lp_point
 from coop_tender.allocation.report import build_allocation
 from coop_tender.allocation.solve import Outcome, fix_rules, new_solver, read_solution
 from coop_tender.allocation.submodel import free_items, free_members, solve_free
@@ -194,3 +194,30 @@ def test_lp_ceiling_is_above_the_most_insertion_hours(p: Problem) -> None:
     assume(code == cp_model.OPTIMAL)
     assert ceiling is not None
     assert ceiling >= round(solver.objective_value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lows=st.lists(st.integers(-20, 20), min_size=2, max_size=6),
+    widths=st.lists(st.integers(0, 30), min_size=2, max_size=6),
+    rows=st.lists(
+        st.tuples(st.lists(st.integers(-5, 5), min_size=6, max_size=6), st.integers(-40, 40)),
+        max_size=5,
+    ),
+)
+def test_lp_point_keeps_every_row_and_domain_or_is_none(lows, widths, rows) -> None:
+    # The LP point feasibility searches start from: within every variable's domain (its last
+    # value is its upper bound) and every linear row; None only when no real point exists.
+    n = min(len(lows), len(widths))
+    model = cp_model.CpModel()
+    xs = [model.new_int_var(lows[j], lows[j] + widths[j], f"x{j}") for j in range(n)]
+    for coeffs, high in rows:
+        model.add(sum(c * x for c, x in zip(coeffs, xs, strict=False)) <= high)
+    point = lp_point(model.proto, 5.0)
+    if point is None:  # then CP-SAT finds no integer point either
+        assert new_solver(5.0, 1).solve(model) == cp_model.INFEASIBLE
+        return
+    for j in range(n):
+        assert lows[j] - 1e-6 <= point[j] <= lows[j] + widths[j] + 1e-6
+    for coeffs, high in rows:
+        assert sum(c * v for c, v in zip(coeffs, point, strict=False)) <= high + 1e-6
