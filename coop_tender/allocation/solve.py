@@ -182,7 +182,9 @@ runs)."""
 LEND_FLOOR_SHARE = 0.5
 """Share of `lend_only`'s time for looking for lent hours with no provider excess at all, as a
 feasibility problem, before minimising the excess. ×40's sub-model (6 246 variables): found in
-5.3 s that way; minimising, CP-SAT had not reached 0 h after 25 s (in one whole solve, 17.7 s)."""
+5.3 s that way; minimising, CP-SAT had not reached 0 h after 25 s (in one whole solve, 17.7 s).
+Since that search starts from the sub-model's LP point (submodel.LP_POINT_SHARE), ×40's whole
+stage takes 1.6–2.2 s (three whole solves at 120 s, 0 h each; before: 6–24 s, once 15 h left)."""
 LARGE_COVERAGE_LNS_SHARE = 0.9
 """Above LARGE_PAIRS, the coverage neighbourhoods get 90 % of the stage (the main solve 10 %,
 at least MIN_MAIN_SECONDS): tight10 in a 29-s stage, 28 658 860 / 28 659 682 € with the usual
