@@ -8,11 +8,12 @@ time limit bounds all stages together; each stage gets a share of what is left.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from coop_tender.allocation.columns import travel_columns
+from coop_tender.allocation.columns import travel_columns, travel_columns_by_region
 from coop_tender.allocation.figures import (
     EXCESS_STAGES,
     STAGE_UNITS,
@@ -146,12 +147,18 @@ Whole solves of the seed: at 10 s 377.63 km, bound 374.28 km (gap 0.89 %, three 
 379.5–381.7 km and 365.37 km without the column phase; at 8.5 s (the bound stopped unconverged
 at 374.0 km) 376.26 km; at 15 s 377.63 against 380.22 km. In session 21 the bound needed 7–8 s,
 hence the former 0.65 s (and 0.01 s per pair), which kept the seed's 10-s run out of it."""
-COLUMN_SECONDS_PER_PAIR = 0.005
+COLUMN_SECONDS_PER_PAIR = 0.0045
 """And COLUMN_SECONDS_PER_PAIR per eligible pair: the pricing grows with each member's sites
-(seed: 912 pairs, 4.6 s; the bound alone needs ≈ 0.0037 s a pair there). ×10 (9 120 pairs)
-reaches it at 120 s: bound 3 648.8 km against the LP's 3 580.6 km, travel 3 806 km against
-3 792 km without (one run each; its dive did not finish in 22 s), so a larger tender keeps its
-whole travel stage for the searches below ≈ 95 s."""
+(seed: 912 pairs, 4.1 s; the bound alone needs ≈ 0.0037 s a pair there, the dive ≈ 1 s more).
+One column generation over ×10 (9 120 pairs), as at 120 s with 0.005: bound 3 648.8 km
+against the LP's 3 580.6 km, travel 3 806 km against 3 792 km without (one run each; the master
+LP took 2.6 s a solve, its dive did not finish in 22 s): region by region instead (below)."""
+REGION_COLUMN_SHARE = 1.0
+"""A tender of several regions (lns.components) too large for one column generation in
+COLUMN_SHARE may give the whole travel stage to one per region (travel_columns_by_region),
+when each region gets what COLUMN_SECONDS_PER_MEMBER and _PER_PAIR ask: the dives beat
+the searches by far there (×10 at 60 s: 3 778 km against 3 888–3 991 km), and a region that
+converges early leaves its time to the others, then to the searches."""
 DIVE_LEND_SHARE = 0.02
 """Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
 on the seed)."""
@@ -652,6 +659,19 @@ def lp_rounding(
     return None
 
 
+def _column_need(b: Built, groups: list[set[int]]) -> float:
+    """Seconds column generation needs for these groups of co-contractors, one after the
+    other (COLUMN_SECONDS_PER_MEMBER, COLUMN_SECONDS_PER_PAIR)."""
+    pairs = Counter(k for _i, k in b.x)
+    return sum(
+        max(
+            COLUMN_SECONDS_PER_MEMBER * len(group),
+            COLUMN_SECONDS_PER_PAIR * sum(pairs[k] for k in group),
+        )
+        for group in groups
+    )
+
+
 def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float = 0.0) -> Outcome:
     """Solve the four stages in order within `deadline` (perf_counter).
 
@@ -718,18 +738,21 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         started = time.perf_counter()
         stage_end = started + budget
         strong: int | None = None  # the column-generation bound (columns.py)
-        if (
-            name == "travel"
-            and solution is not None
-            and COLUMN_SHARE * budget
-            >= max(COLUMN_SECONDS_PER_MEMBER * len(b.data.cocs), COLUMN_SECONDS_PER_PAIR * len(b.x))
-        ):
+        if name == "travel" and solution is not None:
             # First, so that the time it does not need (it stops once converged) is the
             # searches'; the solution in hand gives its first columns, its dive a better start.
-            generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
-            strong = generated.bound
-            if generated.sites is not None:
-                solution = _dived(b, solution, generated.sites, DIVE_LEND_SHARE * budget, workers)
+            generated = None
+            if COLUMN_SHARE * budget >= _column_need(b, [set(range(len(b.data.cocs)))]):
+                generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
+            elif len(regions) > 1 and REGION_COLUMN_SHARE * budget >= _column_need(b, regions):
+                seconds = REGION_COLUMN_SHARE * budget
+                generated = travel_columns_by_region(b, solution, regions, seconds, workers)
+            if generated is not None:
+                strong = generated.bound
+                if generated.sites is not None:
+                    solution = _dived(
+                        b, solution, generated.sites, DIVE_LEND_SHARE * budget, workers
+                    )
         if name == "travel" and LP_SHARE * budget > LP_SECONDS_PER_PAIR * len(b.x):
             relaxed = lp_bound(b, LP_SHARE * budget)  # a bound where CP-SAT's may come too late
         if solution is not None:
