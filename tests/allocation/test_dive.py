@@ -13,9 +13,12 @@ from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from coop_tender.allocation import columns
 from coop_tender.allocation.figures import model_value
+from coop_tender.allocation.lns import components
+from coop_tender.allocation.model import build_model, prepare
 from coop_tender.allocation.tight import bands
 from coop_tender.checker import check
 from coop_tender.models import Problem
@@ -63,14 +66,7 @@ def test_allocations_through_the_dive_pass_the_checker(monkeypatch: pytest.Monke
         return candidate
 
     monkeypatch.setattr(solve_module, "_dived", taking)
-
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(problems(max_items=12, max_members=5, max_providers=2))
-    def each(p: Problem) -> None:
-        allocation = solve_module.solve(p, time_limit=2.0)
-        assert check(p, allocation) == []
-
-    each()
+    _random_tenders_pass_the_checker(problems(max_items=12, max_members=5, max_providers=2), 30)
     print(dict(taken))
     assert taken["dives"] >= 10 and taken["taken"] >= taken["dives"] // 2
 
@@ -100,13 +96,25 @@ def test_region_by_region_columns_give_valid_allocations_and_bounds(
         return found
 
     monkeypatch.setattr(solve_module, "travel_columns_by_region", counting)
+    several = problems(max_items=12, max_members=6, max_providers=2).filter(_several_regions)
+    _random_tenders_pass_the_checker(several, 25)
+    print(dict(seen))
+    assert seen["runs"] >= 5 and seen["bounds"] >= 3 and seen["sites"] >= 3
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(problems(max_items=12, max_members=6, max_providers=2))
+
+def _random_tenders_pass_the_checker(tenders: st.SearchStrategy[Problem], examples: int) -> None:
+    """Solve random small tenders (2 s each) and check every answer with the checker."""
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(tenders)
     def each(p: Problem) -> None:
         allocation = solve_module.solve(p, time_limit=2.0)
         assert check(p, allocation) == []
 
     each()
-    print(dict(seen))
-    assert seen["runs"] >= 5 and seen["bounds"] >= 3 and seen["sites"] >= 3
+
+
+def _several_regions(p: Problem) -> bool:
+    """Whether the tender's co-contractors split into regions no site links (lns.components)."""
+    data = prepare(p)
+    return not data.pin_problems and len(components(build_model(p, data))) > 1
