@@ -22,6 +22,7 @@ from coop_tender.allocation.figures import (
     exact_stage,
     fairness_floor,
     model_value,
+    must_cover,
     travel_floor,
     turnover_bands,
 )
@@ -158,7 +159,9 @@ REGION_COLUMN_SHARE = 1.0
 COLUMN_SHARE may give the whole travel stage to one per region (travel_columns_by_region),
 when each region gets what COLUMN_SECONDS_PER_MEMBER and _PER_PAIR ask: the dives beat
 the searches by far there (×10 at 60 s: 3 778 km against 3 888–3 991 km), and a region that
-converges early leaves its time to the others, then to the searches."""
+converges early leaves its time to the others, then to the searches. Only when coverage is
+total: the regions' masters leave out the covered value, so on a partial tender the dives'
+sites may cover less than the stage holds and be refused after the whole stage was theirs."""
 DIVE_LEND_SHARE = 0.02
 """Most of the travel stage the lent hours of the column dive's sites may take (milliseconds
 on the seed)."""
@@ -744,7 +747,11 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
             generated = None
             if COLUMN_SHARE * budget >= _column_need(b, [set(range(len(b.data.cocs)))]):
                 generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
-            elif len(regions) > 1 and REGION_COLUMN_SHARE * budget >= _column_need(b, regions):
+            elif (
+                len(regions) > 1
+                and must_cover(b) is not None
+                and REGION_COLUMN_SHARE * budget >= _column_need(b, regions)
+            ):
                 seconds = REGION_COLUMN_SHARE * budget
                 generated = travel_columns_by_region(b, solution, regions, seconds, workers)
             if generated is not None:
