@@ -305,7 +305,9 @@ def _generate(
     return best, center
 
 
-def _first_duals(b: Built, ms: _Master, end: float, prices=None) -> np.ndarray:
+def _first_duals(
+    b: Built, ms: _Master, end: float, prices: dict[int, float] | None = None
+) -> np.ndarray:
     """First duals, where the smoothing starts: the sites' duals in the model's LP relaxation
     (seed: L = 365.2 km at once), else each site that must be covered at its nearest member's
     distance (what figures.travel_floor sums, L = 330.7 km); every other row 0."""

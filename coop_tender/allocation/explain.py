@@ -329,7 +329,7 @@ def _single_move_blocks(b: Built, solution: Solution) -> dict[str, int]:
         activity = sum(
             coef * value.get(var, 0) for var, coef in zip(row.vars, row.coeffs, strict=True)
         )
-        lo, hi = row.domain[0], row.domain[len(row.domain) - 1]  # no negative index: see tests
+        lo, hi = row.domain[0], row.domain[len(row.domain) - 1]  # proto fields take no index -1
         broken = sum(
             1
             for var, coef in zip(row.vars, row.coeffs, strict=True)

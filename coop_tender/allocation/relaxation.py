@@ -117,16 +117,11 @@ def _solved(
     total = must_cover(b) is not None
     item_of = {var.index: i for (i, _k), var in b.x.items()} if site_rows is not None else {}
     proto = b.model.proto
-    lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
-    if lp is None:
+    started = _columns_of(proto)
+    if started is None:
         return None
+    lp, model = started
     inf = lp.infinity()
-    model = linear_solver_pb2.MPModelProto()  # built as a message: 10× faster than the API
-    for var in proto.variables:
-        dom = var.domain
-        column = model.variable.add()
-        column.lower_bound = _finite(dom[0], -inf)
-        column.upper_bound = _finite(dom[len(dom) - 1], inf)
     for index in zero:
         model.variable[index].upper_bound = min(model.variable[index].upper_bound, 0.0)
     for ref, coeff in zip(proto.objective.vars, proto.objective.coeffs, strict=True):
@@ -160,16 +155,11 @@ def lp_point(proto, seconds: float) -> list[float] | None:
     searches start from (`submodel.solve_free` with `at_most`). Only the linear rows without
     enforcement literal are kept, and not those beyond SAFE_COEFF (the point is a hint, not a
     bound); None when the simplex finds none within `seconds`."""
-    lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
-    if lp is None:
+    started = _columns_of(proto)
+    if started is None:
         return None
+    lp, model = started
     inf = lp.infinity()
-    model = linear_solver_pb2.MPModelProto()
-    for var in proto.variables:
-        dom = var.domain
-        column = model.variable.add()
-        column.lower_bound = _finite(dom[0], -inf)
-        column.upper_bound = _finite(dom[len(dom) - 1], inf)
     for ct in proto.constraints:
         if len(ct.enforcement_literal) or not ct.has_linear():
             continue
@@ -184,6 +174,23 @@ def lp_point(proto, seconds: float) -> list[float] | None:
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return [var.solution_value() for var in lp.variables()]
+
+
+def _columns_of(proto) -> tuple[pywraplp.Solver, linear_solver_pb2.MPModelProto] | None:
+    """A simplex solver (the first of LP_SOLVERS available; None if none) and an LP model
+    holding one column per CP-SAT variable, within its domain's ends (built as a message: 10×
+    faster than the API); rows and objective still to add."""
+    lp = next(filter(None, map(pywraplp.Solver.CreateSolver, LP_SOLVERS)), None)
+    if lp is None:
+        return None
+    inf = lp.infinity()
+    model = linear_solver_pb2.MPModelProto()
+    for var in proto.variables:
+        dom = var.domain
+        column = model.variable.add()
+        column.lower_bound = _finite(dom[0], -inf)
+        column.upper_bound = _finite(dom[len(dom) - 1], inf)
+    return lp, model
 
 
 def _add_row(model, refs: list[int], coeffs: list[int], low: float, high: float) -> None:

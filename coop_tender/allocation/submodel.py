@@ -269,19 +269,18 @@ def solve_free(
     so.coeffs.extend(obj_coeffs[mask].tolist())
     so.offset = objective.offset + fixed_part
     so.scaling_factor = objective.scaling_factor or 1.0
+    point = None
     if at_most is not None:  # a feasibility problem: the objective as a bound
+        from coop_tender.allocation.relaxation import lp_point
+
         ct = sp.constraints.add()
         ct.name = "objective_at_most"
         ct.linear.vars.extend(so.vars)
         ct.linear.coeffs.extend(so.coeffs)
         ct.linear.domain.extend([_INT_MIN, at_most - round(so.offset)])
         sp.clear_objective()
+        point = lp_point(sp, LP_POINT_SHARE * seconds)  # far better than the solution in hand
     hint_values = sp.solution_hint
-    point = None
-    if at_most is not None:  # far from the solution in hand: start from the LP's point
-        from coop_tender.allocation.relaxation import lp_point
-
-        point = lp_point(sp, LP_POINT_SHARE * seconds)
     for index, sub_index in index_of.items():
         if point is not None:
             dom = sp.variables[sub_index].domain
