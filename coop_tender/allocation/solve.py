@@ -61,6 +61,13 @@ POLISH_SECONDS = 0.5
 Measured, 10 s runs: tight 1 894 / 1 993 € against 5 319 /
 6 543 € without it; seed unchanged (12 738.5–12 739.5 €). Run before the searches instead, it
 sent them elsewhere and the seed ended 2 € worse."""
+FIRST_POLISH_SHARE = 0.3
+"""Most of the turnover-fairness searches given to the same polish before CP-SAT's
+neighbourhoods too (it stops when a worst-off member has no exchange left: 0.5–0.7 s on
+tight10's 1 300 sites), which then start lower. Measured (session 24): tight10 at 60 s, where
+the neighbourhoods alone ended at 3 048–8 035 € (8 runs), 3 065–3 344 € (3 runs); tight at
+10 s 3 057–3 114 € against 2 861–7 185 €; dense4 at 30 s 12 817–13 057 € against 13 155–
+13 286 €; the seed unchanged (its floor is reached before)."""
 FLOOR_SHARE = 0.8
 """Most of the turnover-fairness search (after the stage's main solve) given to
 tight.reach_floor; it stops early when a knapsack or a sub-solve fails. Measured: run before
@@ -482,6 +489,10 @@ def search(
         if value <= floor:
             return sol
     polish = POLISH_SECONDS if floor is not None else 0.0
+    if floor is not None:  # the exchanges first too: the searches start lower
+        first_end = time.perf_counter() + FIRST_POLISH_SHARE * (end - time.perf_counter())
+        sol = verified(b, polish_fairness(b, sol, first_end), sol, workers)
+        value = model_value(b, name, sol)
     lns_end = max(end - polish, time.perf_counter())
     top = bound if name == "coverage" else None
     sol = improve(b, sol, value, maximise, lns_end, workers, _worst(b, name), bound=top)[0]
