@@ -161,6 +161,17 @@ COLUMN_SECONDS_PER_PAIR = 0.0045
 One column generation over ×10 (9 120 pairs), as at 120 s with 0.005: bound 3 648.8 km
 against the LP's 3 580.6 km, travel 3 806 km against 3 792 km without (one run each; the master
 LP took 2.6 s a solve, its dive did not finish in 22 s): region by region instead (below)."""
+BUILD_SECONDS_PER_PAIR = 12e-6
+"""Time building the model takes per eligible pair on the machine the column constants above
+were measured on (session 23's benchmark: seed 0.011 s for 912 pairs, ×40 0.516 s for 36 480).
+`pace` reads how much slower the machine runs now from this tender's own build: the column
+phase is all-or-nothing (a dive that runs out of time leaves the stage's start, and the
+searches had no time), so its need is scaled by it. Measured on a machine running 2–2.5×
+slower (build 23–28 µs a pair, a pure-Python loop 3× slower; session 24): the seed at 10 s
+gave 421–465 km with the column phase (its bound unconverged at 370 km, the dive out of time)
+and 382–385 km without it."""
+MIN_PACE_PAIRS = 500
+"""Below this many eligible pairs, a build's fixed costs would read as a slow machine."""
 REGION_COLUMN_SHARE = 1.0
 """A tender of several regions (lns.components) too large for one column generation in
 COLUMN_SHARE may give the whole travel stage to one per region (travel_columns_by_region),
@@ -673,11 +684,18 @@ def lp_rounding(
     return None
 
 
-def _column_need(b: Built, groups: list[set[int]]) -> float:
+def pace(build_seconds: float, pairs: int) -> float:
+    """How many times slower than the reference machine (BUILD_SECONDS_PER_PAIR) this one
+    runs now, read from the model's build time; never below 1."""
+    return max(1.0, build_seconds / (BUILD_SECONDS_PER_PAIR * max(pairs, MIN_PACE_PAIRS)))
+
+
+def _column_need(b: Built, groups: list[set[int]], slowness: float = 1.0) -> float:
     """Seconds column generation needs for these groups of co-contractors, one after the
-    other (COLUMN_SECONDS_PER_MEMBER, COLUMN_SECONDS_PER_PAIR)."""
+    other (COLUMN_SECONDS_PER_MEMBER, COLUMN_SECONDS_PER_PAIR), on a machine `slowness` times
+    slower than the reference one (`pace`)."""
     pairs = Counter(k for _i, k in b.x)
-    return sum(
+    return slowness * sum(
         max(
             COLUMN_SECONDS_PER_MEMBER * len(group),
             COLUMN_SECONDS_PER_PAIR * sum(pairs[k] for k in group),
@@ -686,11 +704,14 @@ def _column_need(b: Built, groups: list[set[int]]) -> float:
     )
 
 
-def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float = 0.0) -> Outcome:
+def run_stages(
+    b: Built, deadline: float, workers: int, reserve_partial: float = 0.0, slowness: float = 1.0
+) -> Outcome:
     """Solve the four stages in order within `deadline` (perf_counter).
 
     When the coverage stage leaves coverable items unassigned, `reserve_partial` seconds are
-    kept free for explaining why (the relaxation tests in explain.py).
+    kept free for explaining why (the relaxation tests in explain.py). `slowness` is the
+    machine's `pace`: the column phase runs only when it fits at that pace.
     """
     from coop_tender.allocation.hint import first_allocation, greedy_is_valid, insertion_of
 
@@ -755,13 +776,13 @@ def run_stages(b: Built, deadline: float, workers: int, reserve_partial: float =
         if name == "travel" and solution is not None:
             # First, so that the time it does not need (it stops once converged) is the
             # searches'; the solution in hand gives its first columns, its dive a better start.
-            generated = None
-            if COLUMN_SHARE * budget >= _column_need(b, [set(range(len(b.data.cocs)))]):
+            generated, n_cocs = None, len(b.data.cocs)
+            if COLUMN_SHARE * budget >= _column_need(b, [set(range(n_cocs))], slowness):
                 generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
             elif (
                 len(regions) > 1
                 and must_cover(b) is not None
-                and REGION_COLUMN_SHARE * budget >= _column_need(b, regions)
+                and REGION_COLUMN_SHARE * budget >= _column_need(b, regions, slowness)
             ):
                 seconds = REGION_COLUMN_SHARE * budget
                 generated = travel_columns_by_region(b, solution, regions, seconds, workers)
@@ -878,7 +899,8 @@ def solve(problem: Problem, time_limit: float = 60.0, workers: int = 2) -> Alloc
     # the whole model still to come (the last checks, the explanation's own model), about its
     # build time each: 5 200 sites with 5 s ended at 6.2 s without them.
     tail = min(3.0, 0.03 * time_limit + 0.05) + 2 * build
-    outcome = run_stages(b, deadline - tail, workers, reserve_partial=0.15 * time_limit)
+    slowness = pace(build, len(b.x))
+    outcome = run_stages(b, deadline - tail, workers, 0.15 * time_limit, slowness)
     if outcome.infeasible:
         sentences = explain_infeasible(problem, data, deadline, workers)
         return infeasible_allocation(problem, data, outcome.stages, sentences)
