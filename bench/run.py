@@ -157,6 +157,7 @@ def run_instance(name: str, time_limit: float, profile: bool, repeat: int = 1) -
         t0 = time.perf_counter()
         build_model(problem)
         result["build_seconds"] = round(time.perf_counter() - t0, 3)
+        result["pace"] = machine_pace(time.perf_counter() - t0, result["eligible_pairs"])
         kwargs = {"time_limit": time_limit}
         if "workers" in inspect.signature(solve).parameters:
             kwargs["workers"] = 2
@@ -278,12 +279,34 @@ def readme_table(results: list[dict]) -> list[str]:
     return lines
 
 
+def machine_pace(build_seconds: float, pairs: int) -> float | None:
+    """How many times slower than the engine's reference machine this one ran the model's
+    build (allocation/solve.py, `pace`, which decides whether the column phase fits; this
+    build includes `prepare`, so it reads a little slower than the one solve() times)."""
+    try:
+        from coop_tender.allocation.solve import pace
+    except ImportError:
+        return None
+    return round(pace(build_seconds, pairs), 2)
+
+
+def _pace_line(results: list[dict]) -> list[str]:
+    paces = [f"{r['instance']} {r['pace']:g}×" for r in results if r.get("pace") is not None]
+    if not paces:
+        return []
+    return [
+        "Machine pace at each instance's model build (× the engine's reference, never below 1;",
+        f"solve.pace): {', '.join(paces)}.",
+    ]
+
+
 def markdown(results: list[dict], machine: str, when: str, load: str) -> str:
     """The results as Markdown tables: the README row per instance, a summary, per-stage."""
     lines = [
         "# Allocation benchmark results",
         "",
         f"Run {when} on {machine}; load average before the run: {load}.",
+        *_pace_line(results),
         "Same time budget for CP-SAT (ours) and HiGHS (HiGHS runs in a child process, see",
         "docs/performance.md). Every figure below is recomputed from the allocation (checker,",
         "fairness excess, travel), not taken from the method's own report.",
