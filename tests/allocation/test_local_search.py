@@ -179,9 +179,10 @@ def test_fairness_polish_keeps_every_rule_and_never_raises_the_worst_excess(p: P
     assert exact_value(b, "coverage", after) == exact_value(b, "coverage", before)
 
 
-def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
+def _swap_tender():
     """Targets 3 000 € each; a holds 1 000 + 3 000 €, b holds 2 000 €: one move (the 1 000 €
-    site to b) or one swap (3 000 € against 2 000 €) puts both on target (excess 1 000 € → 0)."""
+    site to b) or one swap (3 000 € against 2 000 €) puts both on target (excess 1 000 € → 0).
+    Returns the data, the model and that start."""
     p = problem(
         [item("s1", 10, 1000), item("s2", 10, 3000), item("s3", 10, 2000)],
         [member("a", 30), member("b", 30)],
@@ -192,6 +193,11 @@ def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
         x={(0, a_): 1, (0, b_): 0, (1, a_): 1, (1, b_): 0, (2, a_): 0, (2, b_): 1},
         lend={},
     )
+    return data, b, start
+
+
+def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
+    data, b, start = _swap_tender()
     assert exact_value(b, "turnover_fairness", start) == 100_000  # cents
     polished = polish_fairness(b, start, time.perf_counter() + 1.0)
     assert exact_value(b, "turnover_fairness", polished) == 0
@@ -204,21 +210,12 @@ def test_fairness_polish_finds_the_swap_that_balances_two_members() -> None:
 def test_fairness_searches_start_from_the_polished_allocation(monkeypatch) -> None:
     """The turnover-fairness searches run the exchanges (polish_fairness) before CP-SAT's
     neighbourhoods, which then start lower (tight10: 3 065–3 344 € against 3 048–8 035 € when
-    they came first). The swap tender of the test above, its floor search idle: the
+    they came first). The swap tender (`_swap_tender`), its floor search idle: the
     neighbourhoods must be handed the balanced allocation, and the answer stays balanced."""
     import importlib
 
     solve_module = importlib.import_module("coop_tender.allocation.solve")
-    p = problem(
-        [item("s1", 10, 1000), item("s2", 10, 3000), item("s3", 10, 2000)],
-        [member("a", 30), member("b", 30)],
-        fairness_tolerance=0.0,
-    )
-    _data, b, (a_, b_) = _built(p, "a", "b")
-    start = Solution(
-        x={(0, a_): 1, (0, b_): 0, (1, a_): 1, (1, b_): 0, (2, a_): 0, (2, b_): 1},
-        lend={},
-    )
+    _data, b, start = _swap_tender()
     handed = []
 
     def improve(b, sol, value, *args, **kwargs):
