@@ -169,7 +169,7 @@ phase is all-or-nothing (a dive that runs out of time leaves the stage's start, 
 searches had no time), so its need is scaled by it. Measured on a machine running 2–2.5×
 slower (build 23–28 µs a pair, a pure-Python loop 3× slower; session 24): the seed at 10 s
 gave 421–465 km with the column phase (its bound unconverged at 370 km, the dive out of time)
-and 382–385 km without it."""
+and 381.5–384.7 km without it (six runs)."""
 MIN_PACE_PAIRS = 500
 """Below this many eligible pairs, a build's fixed costs would read as a slow machine."""
 REGION_COLUMN_SHARE = 1.0
@@ -499,8 +499,9 @@ def search(
         b.model.minimize(expr)
         if value <= floor:
             return sol
-    polish = POLISH_SECONDS if floor is not None else 0.0
+    polish = 0.0
     if floor is not None:  # the exchanges first too: the searches start lower
+        polish = POLISH_SECONDS
         first_end = time.perf_counter() + FIRST_POLISH_SHARE * (end - time.perf_counter())
         sol = verified(b, polish_fairness(b, sol, first_end), sol, workers)
         value = model_value(b, name, sol)
@@ -776,8 +777,9 @@ def run_stages(
         if name == "travel" and solution is not None:
             # First, so that the time it does not need (it stops once converged) is the
             # searches'; the solution in hand gives its first columns, its dive a better start.
-            generated, n_cocs = None, len(b.data.cocs)
-            if COLUMN_SHARE * budget >= _column_need(b, [set(range(n_cocs))], slowness):
+            generated = None
+            everyone = [set(range(len(b.data.cocs)))]
+            if COLUMN_SHARE * budget >= _column_need(b, everyone, slowness):
                 generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
             elif (
                 len(regions) > 1
