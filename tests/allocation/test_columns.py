@@ -234,3 +234,36 @@ def test_no_eligible_site_gives_a_zero_bound_and_no_crash() -> None:
     assert found.bound == 0 and found.sites is None
     lp = columns._LP(columns._Master(), [])
     assert lp.duals(time.perf_counter() + 1.0) is None  # not handed to CLP
+
+
+def test_the_box_holds_the_site_duals_and_is_taken_away_after() -> None:
+    """Boxstep (columns.BOX_SHARE): with the box on, every site dual of the master lies within
+    the width of the centre, and a centre far below the sites' worth makes the master cover
+    sites by the box's slack; once taken away, the master's optimum is again the one without
+    it (where c's empty set has no use)."""
+    p, _items, _west, _east = _exact_sum_tender()
+    b, outcome = after_stages(p, 3.0)
+    assert outcome.solution is not None
+    ctx = columns._Context(b)
+    ms = columns._build_master(b, ctx)
+    members = columns._members(b, ctx)
+    (a,) = [m for m in members if b.data.cocs[m.k].id == "a"]
+    (c,) = [m for m in members if b.data.cocs[m.k].id == "c"]
+    lp = columns._LP(ms, members)
+    for sites in columns._enumerate(b, ctx, a)[0]:  # a's every set, c takes the rest
+        lp.add(columns._column(b, ctx, ms, a.k, sites))
+        lp.add(columns._column(b, ctx, ms, c.k, set(c.items) - sites))
+    lp.add(columns._column(b, ctx, ms, c.k, set()))  # c takes nothing: the sites need slack
+    end = time.perf_counter() + 5.0
+    free = lp.duals(end)
+    assert free is not None and not lp.boxed()
+    for center, width in ((5_000.0, 100.0), (0.0, 1.0)):
+        lp.box(np.full(len(ms.lower), center), width)
+        boxed = lp.duals(end)
+        assert boxed is not None
+        assert all(abs(boxed[0][r] - center) <= width + 1e-6 for r in ms.item_row.values())
+    assert lp.boxed()  # a site covered by slack at 1 m: cheaper than any member's km
+    lp.unbox()
+    again = lp.duals(end)
+    assert again is not None and not lp.boxed()
+    assert abs(again[2] - free[2]) <= 1e-6 * max(1.0, abs(free[2]))
