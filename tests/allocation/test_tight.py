@@ -115,6 +115,26 @@ def test_knapsack_picks_the_near_pair_within_the_band() -> None:
     assert sum(b.data.values[i] for i in chosen) == 500_000
 
 
+def test_the_first_set_is_within_the_band_and_so_is_cp_sats(monkeypatch) -> None:
+    """The fairness floor takes the first set of the right sum (reach_floor): by sampling, and
+    by CP-SAT when the table is too large; from a holding a mixed pair (4 900 €, outside the
+    band), each is a set worth exactly 5 000 € that keeps a's hours."""
+    from coop_tender.allocation import tight
+
+    mixed = {**CROSSED, "e2": "c", "w2": "a"}  # a: e1 + w2 = 5 100 €
+    b, sol = _built_at(_capped(), mixed, ("coverage",))
+    a = next(k for k, m in enumerate(b.data.cocs) if m.id == "a")
+    band_of_a = (500_000, 500_000)
+    ks = tight.knapsack(b, sol, a, band_of_a)
+    assert ks is not None and not ks.valid(ks.current)
+    for table_bits in (tight.DP_MAX_BITS, 1):  # 1: the CP-SAT path
+        monkeypatch.setattr(tight, "DP_MAX_BITS", table_bits)
+        chosen = choose_sites(b, sol, a, 2.0, band_of_a, first=True)
+        assert chosen is not None and chosen != ks.current
+        assert sum(b.data.values[i] for i in chosen) == 500_000
+        assert ks.valid(chosen)
+
+
 def test_improve_tight_reaches_the_brute_force_optimum_and_keeps_every_rule() -> None:
     p = _capped()
     b, sol = _at_travel_stage(p, CROSSED)
