@@ -146,7 +146,7 @@ fairness differing from run to run): 564–707 km (mean 650) against 610–721 k
 the searches' usual 80 %; a 30-s CP-SAT solve alone from a 10-s run's answer: 684 → 524 km with
 coverage held at least at C, 670 → 655 km with it held exactly."""
 COLUMN_SHARE = 0.7
-COLUMN_SECONDS_PER_MEMBER = 0.3
+COLUMN_SECONDS_PER_MEMBER = 0.25
 """The travel stage gives at most COLUMN_SHARE of its time to column generation (columns.py:
 the bound, then the dive), first, when that share gives it COLUMN_SECONDS_PER_MEMBER per
 co-contractor. Measured on the seed (14 members, 2 threads; session 23, 2026-12-07): the bound
@@ -154,10 +154,14 @@ converges at 374.33 km in 3.1–3.6 s (CP-SAT proves 365.45 km), the dive then t
 Whole solves of the seed: at 10 s 377.63 km, bound 374.28 km (gap 0.89 %, three runs) against
 379.5–381.7 km and 365.37 km without the column phase; at 8.5 s (the bound stopped unconverged
 at 374.0 km) 376.26 km; at 15 s 377.63 against 380.22 km. In session 21 the bound needed 7–8 s,
-hence the former 0.65 s (and 0.01 s per pair), which kept the seed's 10-s run out of it."""
-COLUMN_SECONDS_PER_PAIR = 0.0045
+hence the former 0.65 s (and 0.01 s per pair), which kept the seed's 10-s run out of it. The
+bound's box (columns.BOX_SHARE, session 25) took the phase from 6.2–7.0 s to 4.2–4.6 s, three
+runs each side by side (bound 47 → 32 rounds). ×10's regions (below) then needed ≈ 4.4 s
+each at pace 1.37, 3.2 s at pace 1 (0.23 s a member): 0.25 s keeps a margin; at 0.22, ×10
+at 60 s ran them at pace 1.36 and 6 of 10 dives ran out of time (6 549 km)."""
+COLUMN_SECONDS_PER_PAIR = 0.0037
 """And COLUMN_SECONDS_PER_PAIR per eligible pair: the pricing grows with each member's sites
-(seed: 912 pairs, 4.1 s; the bound alone needs ≈ 0.0037 s a pair there, the dive ≈ 1 s more).
+(seed: 912 pairs, 3.4 s; 0.0045 before the box, scaled as above).
 One column generation over ×10 (9 120 pairs), as at 120 s with 0.005: bound 3 648.8 km
 against the LP's 3 580.6 km, travel 3 806 km against 3 792 km without (one run each; the master
 LP took 2.6 s a solve, its dive did not finish in 22 s): region by region instead (below)."""
