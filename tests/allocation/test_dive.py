@@ -120,3 +120,29 @@ def _several_regions(p: Problem) -> bool:
     """Whether the tender's co-contractors split into regions no site links (lns.components)."""
     data = prepare(p)
     return not data.pin_problems and len(components(build_model(p, data))) > 1
+
+
+def test_regions_after_a_late_dive_only_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Region by region, a dive that runs out of time (here: its region given none) marks the
+    machine too slow for dives: the regions after it are bounded without one, in less time
+    than their share, and no dive's sites come back."""
+    from bench.instances import scaled, seed_problem
+
+    b, outcome = after_stages(scaled(2, seed_problem()), 6.0)
+    assert outcome.solution is not None
+    regions = components(b)
+    assert len(regions) == 2
+    real = columns.travel_columns
+    calls: list[tuple[float, bool, bool]] = []  # (seconds, dive, late)
+
+    def first_starved(b, sol, seconds, workers=1, dive=True, **kw):
+        seconds = 0.0 if not calls else seconds
+        found = real(b, sol, seconds, workers, dive=dive, **kw)
+        calls.append((seconds, dive, found.late))
+        return found
+
+    monkeypatch.setattr(columns, "travel_columns", first_starved)
+    found = columns.travel_columns_by_region(b, outcome.solution, regions, 6.0, 2)
+    assert [(dive, late) for _s, dive, late in calls] == [(True, True), (False, False)]
+    assert calls[1][0] < 6.0 * columns.REGION_BOUND_SHARE + 1e-9
+    assert found.sites is None
