@@ -82,6 +82,12 @@ REGION_BOUND_SHARE = 0.6
 for time keeps the sites it had (far longer: ×10 at 60 s, 4.4 s a region, bound 3.2–3.8 s,
 dives 0.6–1.3 s; one region of twenty ran out of time, 3 941.7 km against 3 769.5 km), and the
 regions' bounds hardly move with less time (372.9–374.2 km each)."""
+REGION_LATE_SHARE = 0.25
+"""Once a region's dive has run out of time (`travel_columns_by_region`), the share of their
+time the regions after it bound in, without a dive; the rest is the searches', which must move
+the sites those regions keep from the stage's start. ×10 at 60 s, the first region starved on
+purpose (pace 1.5): 0.6 → 4 006 km, 0.25 → 3 861 km; each region's bound 366.7–370.2 km
+instead of 372.1–374.3 km."""
 DIVE_ROUNDS = 3
 """Rounds of column generation after each fixing of a dive (more while the master needs
 slack): as good as running to convergence on the seed, faster when the bound had no time to
@@ -243,7 +249,7 @@ def travel_columns_by_region(
     4.4 s a region, bounds 372.9–374.0 km each, 3 732.8 km in all (the LP's: 3 580.6 km),
     dives 3 778.4 km in all (the searches alone: 3 888–3 991 km); 3.3 s a region, bounds
     3 698.7 km, no dive finished. Once a region's dive runs out of time, the regions after it
-    only bound (REGION_BOUND_SHARE of their share), and the time they leave is the searches'."""
+    only bound (REGION_LATE_SHARE of their share), and the time they leave is the searches'."""
     end = time.perf_counter() + seconds
     region_of = {k: n for n, group in enumerate(regions) for k in group}
     pairs = [0] * len(regions)
@@ -276,10 +282,10 @@ def travel_columns_by_region(
             sites |= found.sites
             done |= group
         if found.late and left:
-            # The machine is too slow for the dives: the other regions only bound, in the time
-            # their bounds had, and leave the rest to the searches (×10 at 60 s, 6 of 10 dives
-            # out of time: 6 549 km, the searches left no time, against 3 868–3 924 km).
-            per_pair = REGION_BOUND_SHARE * (end - time.perf_counter()) / left
+            # The machine is too slow for the dives: the other regions only bound, briefly, and
+            # leave the rest to the searches (×10 at 60 s, 6 of 10 dives out of time: 6 549 km,
+            # the searches left no time, against 3 868–3 924 km).
+            per_pair = REGION_LATE_SHARE * (end - time.perf_counter()) / left
     if not done:
         return Columns(total, None)
     kept = {(i, k) for (i, k), on in sol.x.items() if on and k not in done}

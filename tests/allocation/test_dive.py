@@ -144,5 +144,5 @@ def test_regions_after_a_late_dive_only_bound(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(columns, "travel_columns", first_starved)
     found = columns.travel_columns_by_region(b, outcome.solution, regions, 6.0, 2)
     assert [(dive, late) for _s, dive, late in calls] == [(True, True), (False, False)]
-    assert calls[1][0] < 6.0 * columns.REGION_BOUND_SHARE + 1e-9
+    assert calls[1][0] <= 6.0 * columns.REGION_LATE_SHARE + 1e-9
     assert found.sites is None
