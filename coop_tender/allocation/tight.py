@@ -38,8 +38,8 @@ FLOOR_KNAPSACK_SECONDS = 0.5
 """Most time for one knapsack in the fairness stage (reach_floor): any set of the right sum
 proves the stage, so the first found is taken (`choose_sites(..., first=True)`); the travel
 stage chooses again among such sets. Measured (session 25): each of ×10's ten knapsacks took
-the whole 0.5 s looking for a shorter set, 5 s of its 60; the seed's stage 2.1 → 1.7 s, its
-travel unchanged (377.47 km)."""
+the whole 0.5 s looking for a shorter set, 5 s of its 60. Fairness stage in the 20:12 UTC
+bench: seed 2.1 → 1.1–1.2 s (travel 377.47 km in each run), ×10 13–16 → 6.7–7.7 s."""
 DP_MAX_BITS = 2**31
 """Largest subset-sum table sampled (bits, 256 MB); above it the knapsack goes to CP-SAT. The
 seed case needs 13 MB (a member's cap of 174 280.50 €, values in multiples of 10 cents)."""
