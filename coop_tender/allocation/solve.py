@@ -7,6 +7,7 @@ time limit bounds all stages together; each stage gets a share of what is left.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -173,13 +174,20 @@ phase is all-or-nothing (a dive that runs out of time leaves the stage's start, 
 searches had no time), so its need is scaled by it. Measured on a machine running 2–2.5×
 slower (build 23–28 µs a pair, a pure-Python loop 3× slower; session 24): the seed at 10 s
 gave 421–465 km with the column phase (its bound unconverged at 370 km, the dive out of time)
-and 381.5–384.7 km without it (six runs)."""
+and 381.5–384.7 km without it (six runs). Read with garbage collection held off
+(`timed_build`, session 26): 11 µs a pair on ×10, 0.100–0.103 s, on a machine whose column work
+matched the constants above (seed: bound 2.96 s and dive 1.12 s in a 5.8-s share; ×10's
+regions 3.6–4.4 s each), so the reference is kept."""
 MIN_PACE_PAIRS = 500
 """Below this many eligible pairs, a build's fixed costs would read as a slow machine."""
 REGION_COLUMN_SHARE = 1.0
-"""A tender of several regions (lns.components) too large for one column generation in
-COLUMN_SHARE may give the whole travel stage to one per region (travel_columns_by_region),
-when each region gets what COLUMN_SECONDS_PER_MEMBER and _PER_PAIR ask: the dives beat
+"""A tender of several regions (lns.components) may give the whole travel stage to one column
+generation per region (travel_columns_by_region), when each region gets what
+COLUMN_SECONDS_PER_MEMBER and _PER_PAIR ask, before one over the whole tender is tried: one
+master over ×10 (140 co-contractors, 9 120 pairs) took 1.8 s a solve, its bound 3 661.8 km
+after 24 s and its dive out of time, 4 244 km (session 26, pace forced to 1: that path was
+tried first and fitted at 49.8 s of travel); above LARGE_PAIRS a tender of several regions
+never gets that one. The regions' dives beat
 the searches by far there (×10 at 60 s: 3 778 km against 3 888–3 991 km), and a region that
 converges early leaves its time to the others, then to the searches. Only when coverage is
 total: the regions' masters leave out the covered value, so on a partial tender the dives'
@@ -689,6 +697,21 @@ def lp_rounding(
     return None
 
 
+def timed_build(problem: Problem, data) -> tuple[Built, float]:
+    """The model and the seconds its build took, garbage collection held off meanwhile: a
+    collection landing in it made `pace` read 1.15–1.67 for the same tender on one machine
+    (×10, seven processes), 1.0 every time without (build 0.100–0.103 s; session 26)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        b = build_model(problem, data)
+        return b, time.perf_counter() - started
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def pace(build_seconds: float, pairs: int) -> float:
     """How many times slower than the reference machine (BUILD_SECONDS_PER_PAIR) this one
     runs now, read from the model's build time; never below 1."""
@@ -783,15 +806,14 @@ def run_stages(
             # searches'; the solution in hand gives its first columns, its dive a better start.
             generated = None
             everyone = [set(range(len(b.data.cocs)))]
-            if COLUMN_SHARE * budget >= _column_need(b, everyone, slowness):
-                generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
-            elif (
-                len(regions) > 1
-                and must_cover(b) is not None
-                and REGION_COLUMN_SHARE * budget >= _column_need(b, regions, slowness)
-            ):
+            by_regions = len(regions) > 1 and must_cover(b) is not None
+            if by_regions and REGION_COLUMN_SHARE * budget >= _column_need(b, regions, slowness):
                 seconds = REGION_COLUMN_SHARE * budget
                 generated = travel_columns_by_region(b, solution, regions, seconds, workers)
+            elif (
+                len(regions) == 1 or len(b.x) <= LARGE_PAIRS
+            ) and COLUMN_SHARE * budget >= _column_need(b, everyone, slowness):
+                generated = travel_columns(b, solution, COLUMN_SHARE * budget, workers)
             if generated is not None:
                 strong = generated.bound
                 if generated.sites is not None:
@@ -897,9 +919,7 @@ def solve(problem: Problem, time_limit: float = 60.0, workers: int = 2) -> Alloc
     data = prepare(problem)
     if data.pin_problems:
         return infeasible_allocation(problem, data, [], data.pin_problems)
-    built_at = time.perf_counter()
-    b = build_model(problem, data)
-    build = time.perf_counter() - built_at
+    b, build = timed_build(problem, data)
     fix_rules(b)
     # Keep a tail for turning the solution into figures and sentences, and for the passes over
     # the whole model still to come (the last checks, the explanation's own model), about its

@@ -146,3 +146,59 @@ def test_regions_after_a_late_dive_only_bound(monkeypatch: pytest.MonkeyPatch) -
     assert [(dive, late) for _s, dive, late in calls] == [(True, True), (False, False)]
     assert calls[1][0] <= 6.0 * columns.REGION_LATE_SHARE + 1e-9
     assert found.sites is None
+
+
+def test_a_tender_of_several_regions_is_generated_region_by_region_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When both fit, a tender of several regions gets one column generation per region, never
+    one over the whole tender (its master grows with every region: ×10's took 1.8 s a solve and
+    its dive ran out of time); the answer passes the checker."""
+    from bench.instances import scaled, seed_problem
+
+    monkeypatch.setattr(solve_module, "COLUMN_SECONDS_PER_MEMBER", 0.01)
+    monkeypatch.setattr(solve_module, "COLUMN_SECONDS_PER_PAIR", 0.0)
+    calls: Counter = Counter()
+    by_region = solve_module.travel_columns_by_region
+
+    def whole(*args, **kwargs):
+        calls["whole"] += 1
+        raise AssertionError("one column generation over several regions")
+
+    def regional(b, sol, regions, seconds, workers):
+        calls["regions"] += 1
+        assert len(regions) == 2
+        return by_region(b, sol, regions, seconds, workers)
+
+    monkeypatch.setattr(solve_module, "travel_columns", whole)
+    monkeypatch.setattr(solve_module, "travel_columns_by_region", regional)
+    p = scaled(2, seed_problem())
+    allocation = solve_module.solve(p, time_limit=8.0)
+    assert calls == Counter(regions=1)
+    assert check(p, allocation) == []
+
+
+def test_the_build_is_timed_without_garbage_collection_and_leaves_it_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A collection landing in the build made `pace` read up to 1.67 × on a machine that reads
+    1.0 without: the build runs with collection off, which is switched back as it was."""
+    import gc
+
+    p = _exact_sum_tender()[0]
+    seen: list[bool] = []
+    real = solve_module.build_model
+
+    def spying(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(solve_module, "build_model", spying)
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            b, seconds = solve_module.timed_build(p, prepare(p))
+            assert gc.isenabled() is enabled and seconds > 0 and b.x
+    finally:
+        gc.enable()
+    assert seen == [False, False]
