@@ -52,6 +52,11 @@ PRICE_SECONDS = 1.0
 """Most time one member's pricing solve may take (its proven bound is used if it stops)."""
 PRICE_SCALE = 1000
 """Reduced costs are priced in 1/1000 m (CP-SAT needs integers); the rounding is subtracted."""
+PRICE_REACH = 2.0**52
+"""Most the priced objective may reach in absolute value once scaled (CP-SAT's integers are
+64-bit): with larger reduced costs the scale is lowered, its rounding still subtracted. A
+600-site tender of 2 co-contractors (sweep variant 1381) priced sites at up to 5.5e16 m, and
+CP-SAT refused the coefficients (they no longer fit in 64 bits)."""
 ENUM_CELLS = 150_000_000
 ENUM_SETS = 50_000
 """A member whose window is narrower than its smallest site's value has its sets listed once
@@ -747,19 +752,21 @@ def _price_cp(
 ) -> tuple[float, list[set[int]]]:
     if m.model is None:
         _build_pricing(b, ctx, m)
+    over = {t: c for t, c in over.items() if t in m.over}
+    reach = sum(abs(float(c)) for c in site.values())
+    reach += sum(abs(float(c)) * m.over_max[t] for t, c in over.items())
+    scale = min(PRICE_SCALE, PRICE_REACH / reach) if reach > 0 else PRICE_SCALE
     terms, coeffs, error = [], [], 0.0
     for i, c in site.items():
-        q = round(float(c) * PRICE_SCALE)
+        q = round(float(c) * scale)
         terms.append(m.x[i])
         coeffs.append(q)
-        error += abs(q - c * PRICE_SCALE)
+        error += abs(q - c * scale)
     for t, c in over.items():
-        if t not in m.over:
-            continue
-        q = round(float(c) * PRICE_SCALE)
+        q = round(float(c) * scale)
         terms.append(m.over[t])
         coeffs.append(q)
-        error += abs(q - c * PRICE_SCALE) * m.over_max[t]
+        error += abs(q - c * scale) * m.over_max[t]
     m.model.minimize(cp_model.LinearExpr.weighted_sum(terms, coeffs))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -773,7 +780,7 @@ def _price_cp(
     code = solver.solve(m.model, sets)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return (INF if code == cp_model.INFEASIBLE else -INF), []
-    return (solver.best_objective_bound - error) / PRICE_SCALE, sets.found[::-1]
+    return (solver.best_objective_bound - error) / scale, sets.found[::-1]
 
 
 class _Sets(cp_model.CpSolverSolutionCallback):

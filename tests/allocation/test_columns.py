@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from coop_tender.allocation import columns
 from coop_tender.allocation.columns import travel_columns
@@ -267,3 +268,38 @@ def test_the_box_holds_the_site_duals_and_is_taken_away_after() -> None:
     again = lp.duals(end)
     assert again is not None and not lp.boxed()
     assert abs(again[2] - free[2]) <= 1e-6 * max(1.0, abs(free[2]))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_items=10, max_members=3, max_providers=2), st.integers(0, 2**32 - 1))
+def test_pricing_at_huge_reduced_costs_stays_a_bound(
+    monkeypatch: pytest.MonkeyPatch, p: Problem, seed: int
+) -> None:
+    """A dive's slack on the covered-value row (one unit a cent) may give reduced costs of
+    10¹⁶ m a site (sweep variant 1381: CP-SAT refused the scaled coefficients, a crash): the
+    pricing still answers, and its value is at most the cheapest of the member's sets, listed
+    by brute force (columns._enumerate, its caps lifted)."""
+    monkeypatch.setattr(columns, "ENUM_CELLS", 10**10)
+    monkeypatch.setattr(columns, "ENUM_SETS", 10**6)
+    assume(not prepare(p).pin_problems)
+    b, outcome = after_stages(p)
+    assume(outcome.solution is not None)
+    ctx = columns._Context(b)
+    rng = np.random.default_rng(seed)
+    priced = 0
+    for m in columns._members(b, ctx):
+        listed = columns._enumerate(b, ctx, m)
+        if not m.items or listed == ():
+            continue
+        columns._build_pricing(b, ctx, m)
+        site = {i: float(rng.uniform(-6e16, 6e16)) for i in m.items}
+        over = {t: float(rng.uniform(-6e16, 0)) for t in m.over}
+        value, sets = columns._price_cp(b, ctx, m, site, over, time.perf_counter() + 5.0)
+        sets_, incidence, overs = listed
+        costs = incidence @ np.array([site[i] for i in m.items])
+        costs += overs @ np.array([over.get(t, 0.0) for t in ctx.periods])
+        cheapest = float(costs.min())
+        assert value <= cheapest + 1e-9 * abs(cheapest) and sets
+        assert all(frozenset(s) in {frozenset(x) for x in sets_} for s in sets)
+        priced += 1
+    assume(priced)
