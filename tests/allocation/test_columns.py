@@ -141,12 +141,7 @@ def test_listed_sets_keep_each_members_own_rules(
     subsets of its sites within its window, holding its pins, with hours over its capacity
     within what may be lent to it and within max_provider_share of its hours (the caps on
     cells and sets lifted: a wide window on 12 sites of 20 000 € passes 1.5·10⁸ cells)."""
-    monkeypatch.setattr(columns, "ENUM_CELLS", 10**10)
-    monkeypatch.setattr(columns, "ENUM_SETS", 10**6)
-    assume(not prepare(p).pin_problems)
-    b, outcome = after_stages(p)
-    assume(outcome.solution is not None)
-    ctx = columns._Context(b)
+    b, ctx = _everything_listable(monkeypatch, p)
     d, share = b.data, p.policy.max_provider_share
     for m in columns._members(b, ctx):
         expected = set()
@@ -279,12 +274,7 @@ def test_pricing_at_huge_reduced_costs_stays_a_bound(
     10¹⁶ m a site (sweep variant 1381: CP-SAT refused the scaled coefficients, a crash): the
     pricing still answers, and its value is at most the cheapest of the member's sets, listed
     by brute force (columns._enumerate, its caps lifted)."""
-    monkeypatch.setattr(columns, "ENUM_CELLS", 10**10)
-    monkeypatch.setattr(columns, "ENUM_SETS", 10**6)
-    assume(not prepare(p).pin_problems)
-    b, outcome = after_stages(p)
-    assume(outcome.solution is not None)
-    ctx = columns._Context(b)
+    b, ctx = _everything_listable(monkeypatch, p)
     rng = np.random.default_rng(seed)
     priced = 0
     for m in columns._members(b, ctx):
@@ -303,3 +293,16 @@ def test_pricing_at_huge_reduced_costs_stays_a_bound(
         assert all(frozenset(s) in {frozenset(x) for x in sets_} for s in sets)
         priced += 1
     assume(priced)
+
+
+def _everything_listable(
+    monkeypatch: pytest.MonkeyPatch, p: Problem
+) -> tuple[Built, columns._Context]:
+    """The tender after its stages, with listing's caps on cells and sets lifted (hypothesis
+    skips tenders with pin problems or no allocation)."""
+    monkeypatch.setattr(columns, "ENUM_CELLS", 10**10)
+    monkeypatch.setattr(columns, "ENUM_SETS", 10**6)
+    assume(not prepare(p).pin_problems)
+    b, outcome = after_stages(p)
+    assume(outcome.solution is not None)
+    return b, columns._Context(b)
