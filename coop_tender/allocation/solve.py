@@ -34,7 +34,7 @@ from coop_tender.allocation.lns import (
     improve_fairness_by_group,
 )
 from coop_tender.allocation.local import improve_travel, polish_fairness
-from coop_tender.allocation.model import SCALE, Built, build_model, insertion_expr, prepare
+from coop_tender.allocation.model import SCALE, Built, Data, build_model, insertion_expr, prepare
 from coop_tender.allocation.relaxation import lp_bound, lp_ceiling_and_values, lp_values
 from coop_tender.allocation.tight import TIGHT_SHARE, improve_tight, reach_floor
 from coop_tender.models import Allocation, Problem, Stage
@@ -697,7 +697,7 @@ def lp_rounding(
     return None
 
 
-def timed_build(problem: Problem, data) -> tuple[Built, float]:
+def timed_build(problem: Problem, data: Data) -> tuple[Built, float]:
     """The model and the seconds its build took, garbage collection held off meanwhile: a
     collection landing in it made `pace` read 1.15–1.67 for the same tender on one machine
     (×10, seven processes), 1.0 every time without (build 0.100–0.103 s; session 26)."""
